@@ -1,0 +1,73 @@
+"""Live capture: the sounddevice callback thread hands frames to a queue, nothing more."""
+
+from __future__ import annotations
+
+import logging
+import queue
+from typing import Iterator
+
+import numpy as np
+
+from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
+from assistant.audio.devices import Device, sounddevice
+from assistant.audio.resample import StreamResampler, float_to_int16
+from assistant.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+
+class MicSource:
+    """16 kHz mono int16 frames from a capture device, resampled when the device needs its own rate."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=500)
+        self._pending = np.zeros(0, np.int16)
+        self._stream = self._open()
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        sd = sounddevice()
+        self.device.open_env("input")
+        for rate in (SAMPLE_RATE, self.device.default_rate):
+            try:
+                resampler = StreamResampler(rate)
+                stream = sd.InputStream(
+                    device=self.device.index, samplerate=rate, channels=1, dtype="float32",
+                    blocksize=int(rate * 0.02), callback=self._make_callback(resampler),
+                    finished_callback=lambda: self._queue.put(None),
+                )
+                stream.start()
+                log.info("capturing from %s at %d Hz", self.device.name, rate)
+                return stream
+            except sd.PortAudioError as exc:
+                last_error = exc
+                log.debug("cannot open %s at %d Hz: %s", self.device.name, rate, exc)
+        raise AudioError(f'cannot open input device "{self.device.name}": {last_error}')
+
+    def _make_callback(self, resampler: StreamResampler):  # type: ignore[no-untyped-def]
+        def callback(indata, frames, time_info, status) -> None:  # type: ignore[no-untyped-def]
+            if status:
+                log.debug("capture status: %s", status)
+            try:
+                self._queue.put_nowait(float_to_int16(resampler(indata.copy())))
+            except queue.Full:
+                log.warning("capture queue full; dropping audio (the pipeline is too slow)")
+
+        return callback
+
+    def frames(self) -> Iterator[np.ndarray]:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                raise AudioError(f'input device "{self.device.name}" stopped delivering audio')
+            self._pending = np.concatenate([self._pending, chunk])
+            while len(self._pending) >= FRAME_SAMPLES:
+                yield self._pending[:FRAME_SAMPLES]
+                self._pending = self._pending[FRAME_SAMPLES:]
+
+    def close(self) -> None:
+        try:
+            self._stream.abort()
+            self._stream.close()
+        except Exception:  # closing a dead stream must never mask the real error
+            log.debug("closing capture stream failed", exc_info=True)

@@ -1,0 +1,65 @@
+"""Live playback in one worker thread, so replies can be stopped mid-word (barge-in)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+import numpy as np
+
+from assistant.audio import SAMPLE_RATE
+from assistant.audio.devices import Device, sounddevice
+from assistant.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+PAD_SECONDS = 0.15
+"""PortAudio's ALSA stop drops the last partial period; silence padding keeps reply endings."""
+
+
+class SpeakerSink:
+    """Plays int16 16 kHz replies on an output device; ``stop()`` cuts the current one."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
+        self._stop = threading.Event()
+        sd = sounddevice()
+        device.open_env("output")
+        try:
+            self._stream = sd.OutputStream(device=device.index, samplerate=SAMPLE_RATE, channels=1, dtype="int16")
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioError(f'cannot open output device "{device.name}": {exc}') from None
+        self._worker = threading.Thread(target=self._run, name="playback", daemon=True)
+        self._worker.start()
+
+    def play(self, pcm: np.ndarray, at: float) -> float:
+        self._stop.clear()
+        self._queue.put(np.concatenate([pcm, np.zeros(int(PAD_SECONDS * SAMPLE_RATE), np.int16)]))
+        return at
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        block = SAMPLE_RATE // 50
+        while (pcm := self._queue.get()) is not None:
+            for start in range(0, len(pcm), block):
+                if self._stop.is_set():
+                    break
+                try:
+                    self._stream.write(pcm[start : start + block])
+                except Exception as exc:  # device gone: report, keep the worker alive
+                    log.error("playback failed on %s: %s", self.device.name, exc)
+                    break
+
+    def close(self, length: float = 0.0) -> None:
+        self._queue.put(None)
+        self._worker.join(timeout=5)
+        try:
+            self._stream.stop()
+            self._stream.close()
+        except Exception:
+            log.debug("closing playback stream failed", exc_info=True)

@@ -1,0 +1,95 @@
+"""Voice activity: turns a frame stream into utterances with webrtcvad.
+
+Speech starts when most of the last few frames are voiced; a pre-roll of recent frames
+is kept so the first syllable is never lost; speech ends after ``end_silence`` seconds
+of unvoiced frames or at ``max_utterance``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import webrtcvad
+
+from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
+
+FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
+
+
+@dataclass
+class VadUpdate:
+    """What one frame changed: at most one edge, plus the frames to feed a recognizer."""
+
+    started: bool = False
+    ended: bool = False
+    frames: list[np.ndarray] = field(default_factory=list)
+
+
+class UtteranceSegmenter:
+    def __init__(
+        self,
+        aggressiveness: int = 2,
+        end_silence: float = 0.6,
+        max_utterance: float = 20.0,
+        pre_roll: float = 0.3,
+        start_window: int = 6,
+        start_voiced: int = 4,
+    ) -> None:
+        self._vad = webrtcvad.Vad(aggressiveness)
+        self._end_frames = max(1, round(end_silence / FRAME_SECONDS))
+        self._max_frames = round(max_utterance / FRAME_SECONDS)
+        self._pre_roll: deque[np.ndarray] = deque(maxlen=max(start_window, round(pre_roll / FRAME_SECONDS)))
+        self._window: deque[bool] = deque(maxlen=start_window)
+        self._start_voiced = start_voiced
+        self.in_speech = False
+        self._silent_run = 0
+        self._length = 0
+        self.audio: list[np.ndarray] = []
+        """Frames of the current (or last) utterance."""
+
+    def push(self, frame: np.ndarray) -> VadUpdate:
+        voiced = self._vad.is_speech(frame.tobytes(), SAMPLE_RATE)
+        update = VadUpdate()
+        if not self.in_speech:
+            self._pre_roll.append(frame)
+            self._window.append(voiced)
+            if sum(self._window) >= self._start_voiced:
+                self.in_speech, self._silent_run = True, 0
+                self.audio = list(self._pre_roll)
+                self._length = len(self.audio)
+                self._pre_roll.clear()
+                self._window.clear()
+                update.started = True
+                update.frames = list(self.audio)
+            return update
+        self.audio.append(frame)
+        self._length += 1
+        update.frames = [frame]
+        self._silent_run = 0 if voiced else self._silent_run + 1
+        if self._silent_run >= self._end_frames or self._length >= self._max_frames:
+            update.ended = True
+            self.in_speech = False
+        return update
+
+    def flush(self) -> VadUpdate:
+        """End an utterance cut off by the end of input."""
+        if not self.in_speech:
+            return VadUpdate()
+        self.in_speech = False
+        return VadUpdate(ended=True)
+
+    def reset(self) -> None:
+        """Forget partial speech, e.g. while the assistant's own voice is playing."""
+        self.in_speech = False
+        self._pre_roll.clear()
+        self._window.clear()
+        self.audio = []
+
+    def utterance(self) -> np.ndarray:
+        return np.concatenate(self.audio) if self.audio else np.zeros(0, np.int16)
+
+    @property
+    def trailing_silence(self) -> float:
+        return self._silent_run * FRAME_SECONDS

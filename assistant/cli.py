@@ -1,0 +1,384 @@
+"""Command line: parses arguments, calls the package, turns errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Sequence
+
+from assistant import __version__
+from assistant.config import Settings, default_config_text, load_file, load_settings, masked, resolve_config_path, to_toml, user_config_path
+from assistant.errors import EarpieceError
+
+log = logging.getLogger("earpiece")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except EarpieceError as exc:
+        print(f"earpiece: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: $EARPIECE_CONFIG, then the XDG config dir)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser = argparse.ArgumentParser(prog="earpiece", description="An offline voice assistant for your headset.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"earpiece {__version__}")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="talk to the assistant (live, or on a WAV file)")
+    run.add_argument("--input", metavar="IN.wav", help="run headless on this WAV instead of the microphone")
+    run.add_argument("--output", metavar="OUT.wav", help="with --input: write the spoken replies here")
+    run.add_argument("--events", metavar="EVENTS.jsonl", help="write events as JSON lines ('-' for stdout)")
+    run.add_argument("--start-time", metavar="ISO", help="wall-clock time at the start of the input (file mode; default now)")
+    run.set_defaults(handler=cmd_run)
+
+    transcribe = sub.add_parser("transcribe", parents=[common], help="print what is said in a WAV file")
+    transcribe.add_argument("file", metavar="FILE.wav")
+    transcribe.add_argument("--json", action="store_true", help="text, engine and words with times and confidences")
+    transcribe.add_argument("--engine", choices=("whisper", "vosk", "pocketsphinx"), help="default: the dictation engine")
+    transcribe.set_defaults(handler=cmd_transcribe)
+
+    say = sub.add_parser("say", parents=[common], help="speak TEXT on the headset, or into a WAV")
+    say.add_argument("text", nargs="+")
+    say.add_argument("--output", metavar="OUT.wav")
+    say.set_defaults(handler=cmd_say)
+
+    devices = sub.add_parser("devices", parents=[common], help="list audio devices (* = selected by the config)")
+    devices.set_defaults(handler=cmd_devices)
+
+    models = sub.add_parser("models", parents=[common], help="list, install and verify speech models")
+    msub = models.add_subparsers(metavar="ACTION", required=True)
+    mlist = msub.add_parser("list", parents=[common], help="installed and known models, and the engine 'auto' picks")
+    mlist.set_defaults(handler=cmd_models_list)
+    minstall = msub.add_parser("install", parents=[common], help="install from a catalog name, URL, archive or directory")
+    minstall.add_argument("source")
+    minstall.add_argument("--sha256", default="", help="expected sha256 of the archive (overrides the catalog)")
+    minstall.add_argument("--force", action="store_true", help="replace an installed model of the same name")
+    minstall.set_defaults(handler=cmd_models_install)
+    mverify = msub.add_parser("verify", parents=[common], help="check installed models' files and hashes")
+    mverify.add_argument("name", nargs="?")
+    mverify.set_defaults(handler=cmd_models_verify)
+
+    config = sub.add_parser("config", parents=[common], help="write, check, show or locate the config")
+    csub = config.add_subparsers(metavar="ACTION", required=True)
+    cinit = csub.add_parser("init", parents=[common], help="write the commented default config")
+    cinit.add_argument("--force", action="store_true", help="overwrite an existing file")
+    cinit.set_defaults(handler=cmd_config_init)
+    ccheck = csub.add_parser("check", parents=[common], help="validate a config file")
+    ccheck.add_argument("path", nargs="?")
+    ccheck.set_defaults(handler=cmd_config_check)
+    csub.add_parser("show", parents=[common], help="print the effective config (secrets masked)").set_defaults(handler=cmd_config_show)
+    csub.add_parser("path", parents=[common], help="print where the config is read from").set_defaults(handler=cmd_config_path)
+
+    intents = sub.add_parser("intents", parents=[common], help="inspect intent routing")
+    isub = intents.add_subparsers(metavar="ACTION", required=True)
+    itest = isub.add_parser("test", parents=[common], help="show what a sentence routes to")
+    itest.add_argument("sentence", nargs="+")
+    itest.set_defaults(handler=cmd_intents_test)
+    return parser
+
+
+# --- run -------------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from assistant.events import EventBus, JsonLinesWriter
+
+    settings = load_settings(args.config)
+    if args.output and not args.input:
+        raise EarpieceError("--output needs --input (live replies go to the headset)")
+    start_time = _parse_time(args.start_time) if args.start_time else None
+    source, sink = _open_ends(settings, args.input, args.output)
+    bus = EventBus()
+    events_file = None
+    if args.events:
+        events_file = sys.stdout if args.events == "-" else _open_for_writing(args.events)
+        bus.subscribe(JsonLinesWriter(events_file))
+    elif not args.input:
+        bus.subscribe(_console_printer)
+    try:
+        pipeline = _build_pipeline(settings, bus, start_time)
+        if not args.input:
+            print(f"earpiece is listening; say \"{settings.wake.words[0].title()}\" and a command (Ctrl+C to quit).", file=sys.stderr)
+            signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            pipeline.run(source, sink)
+        except KeyboardInterrupt:
+            return 0
+    finally:
+        if events_file is not None and events_file is not sys.stdout:
+            events_file.close()
+    return 0
+
+
+def _open_ends(settings: Settings, input_path: str | None, output_path: str | None):  # type: ignore[no-untyped-def]
+    from assistant.audio.wavio import WavSink, WavSource
+
+    if input_path:
+        return WavSource(input_path), WavSink(output_path)
+    from assistant.audio.capture import MicSource
+    from assistant.audio.devices import find_device
+    from assistant.audio.playback import SpeakerSink
+
+    mic = find_device(settings.audio.input_device, "input")
+    speaker = find_device(settings.audio.output_device, "output")
+    return MicSource(mic), SpeakerSink(speaker)
+
+
+def _build_pipeline(settings: Settings, bus, start_time: datetime | None):  # type: ignore[no-untyped-def]
+    from assistant.intents.router import Router
+    from assistant.pipeline import Engines, Pipeline
+    from assistant.speech.loader import load_dictation, load_streaming
+    from assistant.speech.voice import Voice
+
+    config_dir = settings.source.parent if settings.source else user_config_path().parent
+    router = Router.for_config_dir(config_dir)
+    engines = Engines(load_streaming(settings), load_dictation(settings))
+    return Pipeline(settings, engines, router, Voice(settings.voice), bus, start_time)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends the live loop like Ctrl+C: streams closed, files flushed."""
+    raise KeyboardInterrupt
+
+
+def _console_printer(event) -> None:  # type: ignore[no-untyped-def]
+    shown = {"wake": "👂 {word}", "transcript": "you: {text}", "reply": "{name}: {text}", "error": "error: {message}"}
+    if event.type in shown:
+        print(shown[event.type].format(name="assistant", **event.data), file=sys.stderr)
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise EarpieceError(f'--start-time "{text}" is not an ISO time such as 2026-11-25T15:10:00') from None
+
+
+def _open_for_writing(path: str):  # type: ignore[no-untyped-def]
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise EarpieceError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+# --- transcribe, say, devices ----------------------------------------------------------------------
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from assistant.audio.resample import float_to_int16
+    from assistant.audio.wavio import read_wav
+    from assistant.speech.loader import load_dictation, load_streaming
+
+    settings = load_settings(args.config)
+    audio = float_to_int16(read_wav(args.file))
+    engine = args.engine or ("whisper" if settings.speech.dictation == "whisper" else None)
+    if engine == "whisper":
+        dictation = load_dictation(settings) if settings.speech.dictation == "whisper" else None
+        if dictation is None:
+            from dataclasses import replace
+
+            dictation = load_dictation(replace(settings, speech=replace(settings.speech, dictation="whisper")))
+        assert dictation is not None
+        transcript = dictation.transcribe(audio)
+    else:
+        recognizer = load_streaming(settings, engine).recognizer()
+        for start in range(0, len(audio), 1600):
+            recognizer.accept(audio[start : start + 1600])
+        transcript = recognizer.finish()
+    if args.json:
+        print(json.dumps({
+            "text": transcript.text, "engine": transcript.engine,
+            "words": [{"word": w.text, "start": round(w.start, 2), "end": round(w.end, 2), "confidence": round(w.confidence, 3)}
+                      for w in transcript.words],
+        }, ensure_ascii=False))
+    else:
+        print(transcript.text)
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from assistant.audio.wavio import write_wav
+    from assistant.speech.voice import Voice
+
+    settings = load_settings(args.config)
+    text = " ".join(args.text)
+    pcm = Voice(settings.voice).render(text)
+    if args.output:
+        write_wav(args.output, pcm)
+        return 0
+    from assistant.audio.devices import find_device
+    from assistant.audio.playback import SpeakerSink
+
+    sink = SpeakerSink(find_device(settings.audio.output_device, "output"))
+    sink.play(pcm, 0.0)
+    sink.close()
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from assistant.audio.devices import describe_devices
+
+    settings = load_settings(args.config)
+    print("\n".join(describe_devices(settings.audio.input_device, settings.audio.output_device)))
+    return 0
+
+
+# --- models ----------------------------------------------------------------------------------------
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from assistant.speech import models
+    from assistant.speech.loader import streaming_choice
+
+    settings = load_settings(args.config)
+    installed = models.installed_models()
+    print("Installed Vosk models:")
+    for path in installed:
+        problems = models.missing_files(path)
+        print(f"  {path.name:40} {path}" + (f"  (incomplete: {', '.join(problems)})" if problems else ""))
+    if not installed:
+        print("  none (search path: " + ":".join(str(d) for d in models.search_dirs()) + ")")
+    print("Bundled engines:")
+    print("  pocketsphinx en-us                       streaming fallback (from the pocketsphinx package)")
+    print("  whisper " + f"{settings.speech.whisper_model:33}" + f"dictation ({_whisper_status(settings)})")
+    names = {p.name for p in installed}
+    print("Known Vosk models (earpiece models install NAME):")
+    for entry in models.catalog():
+        mark = "installed" if entry.name in names else ("sha256 known" if entry.sha256 else "needs --sha256")
+        print(f"  {entry.name:40} {entry.lang:6} {mark:15} {entry.notes}")
+    choice = streaming_choice(settings)
+    detail = settings.speech.model if choice == "vosk" else "bundled en-us model"
+    print(f'Streaming engine: {choice} ({detail}); speech.engine = "{settings.speech.engine}"')
+    return 0
+
+
+def _whisper_status(settings: Settings) -> str:
+    from assistant.speech.models import search_dirs
+    from assistant.speech.whisper_dictation import find_whisper_model
+
+    try:
+        return str(find_whisper_model(settings.speech.whisper_model, search_dirs()))
+    except EarpieceError as exc:
+        return f"missing: {exc}"
+
+
+def cmd_models_install(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from assistant.speech import models
+
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total or None, unit="B", unit_scale=True, desc="downloading", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        path = models.install(args.source, sha256=args.sha256, progress=progress, force=args.force)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"installed {path.name} in {path.parent}")
+    return 0
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from assistant.speech import models
+
+    targets = models.installed_models()
+    if args.name:
+        found = models.find_vosk_model(args.name)
+        if found is None:
+            raise EarpieceError(f'no installed model named "{args.name}"; see: earpiece models list')
+        targets = [found]
+    if not targets:
+        print("no Vosk models installed; PocketSphinx's bundled English model will be used")
+        return 0
+    bad = 0
+    for model in targets:
+        problems = models.verify(model)
+        print(f"{model.name}: " + ("ok" if not problems else "; ".join(problems)))
+        bad += bool(problems)
+    return 1 if bad else 0
+
+
+# --- config and intents ----------------------------------------------------------------------------
+
+
+def cmd_config_init(args: argparse.Namespace) -> int:
+    path = Path(args.config) if args.config else Path(os.environ.get("EARPIECE_CONFIG") or user_config_path())
+    if path.exists() and not args.force:
+        raise EarpieceError(f"{path} already exists; use --force to overwrite it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(default_config_text(), encoding="utf-8")
+    except OSError as exc:
+        raise EarpieceError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    path = Path(args.path) if args.path else resolve_config_path(args.config)
+    if path is None:
+        print("no config file; built-in defaults are in use (create one with: earpiece config init)")
+        return 0
+    if not path.is_file():
+        raise EarpieceError(f"{path}: no such file")
+    load_file(path)
+    print(f"{path}: ok")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    origin = str(settings.source) if settings.source else "built-in defaults"
+    print(f"# effective configuration (from {origin})")
+    print(to_toml(masked(settings)), end="")
+    return 0
+
+
+def cmd_config_path(args: argparse.Namespace) -> int:
+    path = resolve_config_path(args.config)
+    print(path if path else f"{user_config_path()} (not created yet; defaults in use)")
+    return 0
+
+
+def cmd_intents_test(args: argparse.Namespace) -> int:
+    from assistant.intents.router import Router
+
+    settings = load_settings(args.config)
+    config_dir = settings.source.parent if settings.source else user_config_path().parent
+    router = Router.for_config_dir(config_dir)
+    match = router.route(" ".join(args.sentence))
+    print(json.dumps({"intent": match.name, "slots": match.slots, "text": match.text, "template": match.template}, ensure_ascii=False))
+    return 0

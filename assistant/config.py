@@ -1,0 +1,422 @@
+"""Settings: frozen dataclasses loaded from TOML, with file:line errors.
+
+Lookup order (contract): ``--config PATH``, then ``$EARPIECE_CONFIG``, then the XDG
+config dir's ``earpiece/config.toml``, then built-in defaults. Every problem in a file is
+reported at once, each as ``FILE:LINE: key: what is wrong``, so a user fixes them in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import platformdirs
+
+from assistant.errors import ConfigError
+
+APP = "earpiece"
+
+
+@dataclass(frozen=True)
+class AssistantSettings:
+    name: str = "Samantha"
+    """What it calls itself; also the default wake word."""
+
+
+@dataclass(frozen=True)
+class WakeSettings:
+    words: tuple[str, ...] = ("samantha",)
+    """Wake phrases, plain text; any of them starts a command."""
+
+    listen_timeout: float = 6.0
+    """Seconds to wait for a command after a bare wake word before going idle again."""
+
+    follow_up: float = 5.0
+    """Seconds after a reply in which a further command needs no wake word (0 = off)."""
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    input_device: str = ""
+    """Part of the input device's name; empty means the system default."""
+
+    output_device: str = ""
+    """Part of the output device's name; empty means the system default."""
+
+    vad_aggressiveness: int = 2
+    """webrtcvad mode 0-3: higher ignores more noise but may clip soft speech."""
+
+    end_silence: float = 0.6
+    """Seconds of trailing silence that end an utterance."""
+
+    max_utterance: float = 20.0
+    """Longest utterance in seconds; longer speech is cut so the loop never stalls."""
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    engine: str = "auto"
+    """Streaming engine for wake word and commands: "auto", "vosk" or "pocketsphinx"."""
+
+    model: str = "vosk-model-small-en-us-0.15"
+    """Vosk model name (searched in the model dirs) or a path to a model directory."""
+
+    dictation: str = "whisper"
+    """Engine for free text and command transcripts: "whisper" or "stream"."""
+
+    whisper_model: str = "tiny.en"
+    """faster-whisper model: a directory path, or a name found locally (never downloaded)."""
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    voice: str = ""
+    """espeak-ng voice id such as "en-us+f3"; empty keeps the engine's default."""
+
+    rate: int = 175
+    """Speaking rate in words per minute."""
+
+    volume: float = 1.0
+    """Speech volume from 0.0 to 1.0."""
+
+
+@dataclass(frozen=True)
+class LettersSettings:
+    dir: str = ""
+    """Where letters are saved; empty means the XDG data dir's earpiece/letters."""
+
+
+@dataclass(frozen=True)
+class MailAccountSettings:
+    imap_host: str = ""
+    """IMAP server host name."""
+
+    imap_port: int = 993
+    """IMAP port (993 for TLS, 143 for STARTTLS)."""
+
+    security: str = "tls"
+    """"tls", "starttls" or "none" (only accepted for a loopback host)."""
+
+    username: str = ""
+    """Login name."""
+
+    password_env: str = ""
+    """Environment variable holding the password."""
+
+    password_command: str = ""
+    """Command whose first output line is the password."""
+
+    password: str = ""
+    """Password in the file itself; discouraged, masked in every output."""
+
+    smtp_host: str = ""
+    """SMTP server host name for replies and letters."""
+
+    smtp_port: int = 465
+    """SMTP port (465 for TLS, 587 for STARTTLS)."""
+
+    smtp_security: str = "tls"
+    """"tls", "starttls" or "none" (loopback only)."""
+
+    from_: str = field(default="", metadata={"toml": "from"})
+    """Sender address, e.g. "Theodore <theodore@example.org>"."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    accounts: Mapping[str, MailAccountSettings] = field(default_factory=dict)
+    """Accounts by name, in file order; the first is the default."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    assistant: AssistantSettings = AssistantSettings()
+    """Identity."""
+
+    wake: WakeSettings = WakeSettings()
+    """Wake words and conversation windows."""
+
+    audio: AudioSettings = AudioSettings()
+    """Devices and endpointing."""
+
+    speech: SpeechSettings = SpeechSettings()
+    """Recognition engines and models."""
+
+    voice: VoiceSettings = VoiceSettings()
+    """Speech output."""
+
+    letters: LettersSettings = LettersSettings()
+    """Dictated letters."""
+
+    mail: MailSettings = MailSettings()
+    """Mail accounts."""
+
+    source: Path | None = None
+    """The file these settings came from; None for built-in defaults."""
+
+
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("speech", "engine"): ("auto", "vosk", "pocketsphinx"),
+    ("speech", "dictation"): ("whisper", "stream"),
+    ("mail.accounts", "security"): ("tls", "starttls", "none"),
+    ("mail.accounts", "smtp_security"): ("tls", "starttls", "none"),
+}
+_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("audio", "vad_aggressiveness"): (0, 3),
+    ("audio", "end_silence"): (0.1, 5.0),
+    ("audio", "max_utterance"): (2.0, 300.0),
+    ("wake", "listen_timeout"): (1.0, 60.0),
+    ("wake", "follow_up"): (0.0, 60.0),
+    ("voice", "rate"): (60, 500),
+    ("voice", "volume"): (0.0, 1.0),
+    ("mail.accounts", "imap_port"): (1, 65535),
+    ("mail.accounts", "smtp_port"): (1, 65535),
+}
+SECRET_KEYS = frozenset({"password"})
+
+
+def default_config_text() -> str:
+    """The commented default config shipped in ``config/default.toml``."""
+    return resources.files("assistant._config").joinpath("default.toml").read_text(encoding="utf-8")
+
+
+def user_config_path() -> Path:
+    """The XDG location of the user's config file."""
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """Where the config comes from; None means built-in defaults.
+
+    An explicitly named file (flag or env) must exist; the XDG file is optional.
+    """
+    for origin, value in (("--config", explicit), ("EARPIECE_CONFIG", os.environ.get("EARPIECE_CONFIG"))):
+        if value:
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"config file {path} (from {origin}) does not exist; create it with 'earpiece config init'")
+            return path
+    path = user_config_path()
+    return path if path.is_file() else None
+
+
+def state_dir(settings: Settings) -> Path:
+    """Where the assistant keeps what it writes itself: beside an explicit config, else XDG state."""
+    if settings.source is not None and settings.source != user_config_path():
+        return settings.source.parent / "earpiece-state"
+    return Path(platformdirs.user_state_dir(APP))
+
+
+def data_dir() -> Path:
+    """The XDG data dir for models and letters."""
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
+    """Load the effective settings following the contract's lookup order."""
+    path = resolve_config_path(explicit)
+    if path is None:
+        return Settings()
+    return load_file(path)
+
+
+def load_file(path: Path) -> Settings:
+    """Parse and validate one file; raise ConfigError listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    return parse_text(text, path)
+
+
+def parse_text(text: str, path: Path) -> Settings:
+    """Build Settings from TOML text, collecting errors as ``file:line: key: message``."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = match.group(1) if match else "?"
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"{path}:{line}: invalid TOML: {message}") from None
+    problems: list[str] = []
+    locate = _Locator(text)
+
+    def report(table: str, key: str, message: str) -> None:
+        problems.append(f"{path}:{locate(table, key)}: {'.'.join(p for p in (table, key) if p)}: {message}")
+
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        spec = _section_fields().get(name)
+        if spec is None:
+            report("", name, f"unknown section (known: {', '.join(sorted(_section_fields()))})")
+            continue
+        if not isinstance(value, dict):
+            report("", name, "must be a table, e.g. [" + name + "]")
+            continue
+        if name == "mail":
+            sections[name] = _build_mail(value, report)
+        else:
+            sections[name] = _build(spec, name, name, value, report)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    settings = Settings(**sections, source=path)
+    if not settings.wake.words:
+        raise ConfigError(f"{path}:{locate('wake', 'words')}: wake.words: give at least one wake phrase")
+    return settings
+
+
+def _section_fields() -> dict[str, type]:
+    return {name: hint for name, hint in typing.get_type_hints(Settings).items() if name != "source"}
+
+
+Report = Callable[[str, str, str], None]
+
+
+def _build_mail(value: dict[str, Any], report: Report) -> MailSettings:
+    accounts: dict[str, MailAccountSettings] = {}
+    for key, sub in value.items():
+        if key != "accounts":
+            report("mail", key, "unknown key (accounts go in [mail.accounts.NAME] tables)")
+            continue
+        if not isinstance(sub, dict):
+            report("mail", key, "must be tables, e.g. [mail.accounts.personal]")
+            continue
+        for name, account in sub.items():
+            table = f"mail.accounts.{name}"
+            if not isinstance(account, dict):
+                report("mail.accounts", name, "must be a table")
+                continue
+            built = _build(MailAccountSettings, table, "mail.accounts", account, report)
+            for kind, host in (("security", built.imap_host), ("smtp_security", built.smtp_host)):
+                if getattr(built, kind) == "none" and host and not _is_loopback(host):
+                    report(table, kind, f'"none" sends your password in clear text; it is only allowed for a loopback host, not {host}')
+            accounts[name] = built
+    return MailSettings(accounts=accounts)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _build(cls: type, table: str, rule_table: str, value: dict[str, Any], report: Report) -> Any:
+    """Check one table against a dataclass: unknown keys, types, choices and ranges."""
+    hints = typing.get_type_hints(cls)
+    by_toml = {f.metadata.get("toml", f.name): f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, item in value.items():
+        spec = by_toml.get(key)
+        if spec is None:
+            close = [k for k in by_toml if k.startswith(key[:3])]
+            hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(by_toml)})"
+            report(table, key, f"unknown key{hint}")
+            continue
+        expected = hints[spec.name]
+        converted, error = _convert(item, expected)
+        if error:
+            report(table, key, error)
+            continue
+        choices = _CHOICES.get((rule_table, key))
+        if choices and converted not in choices:
+            report(table, key, f"{converted!r} is not one of {', '.join(map(repr, choices))}")
+            continue
+        bounds = _RANGES.get((rule_table, key))
+        if bounds and not bounds[0] <= converted <= bounds[1]:
+            report(table, key, f"{converted} is out of range ({bounds[0]} to {bounds[1]})")
+            continue
+        kwargs[spec.name] = converted
+    return cls(**kwargs)
+
+
+def _convert(item: Any, expected: Any) -> tuple[Any, str | None]:
+    """Coerce a TOML value to a field type, or say in words what was expected."""
+    origin = typing.get_origin(expected)
+    if expected is str:
+        return (item, None) if isinstance(item, str) else (None, f"must be text in quotes, got {_kind(item)}")
+    if expected is bool:
+        return (item, None) if isinstance(item, bool) else (None, f"must be true or false, got {_kind(item)}")
+    if expected is int:
+        ok = isinstance(item, int) and not isinstance(item, bool)
+        return (item, None) if ok else (None, f"must be a whole number, got {_kind(item)}")
+    if expected is float:
+        ok = isinstance(item, (int, float)) and not isinstance(item, bool)
+        return (float(item), None) if ok else (None, f"must be a number, got {_kind(item)}")
+    if origin is tuple:
+        if isinstance(item, str):
+            item = [item]
+        if not isinstance(item, list) or not all(isinstance(x, str) and x.strip() for x in item):
+            return None, f'must be a list of non-empty texts, e.g. ["samantha"], got {_kind(item)}'
+        return tuple(x.strip() for x in item), None
+    raise TypeError(f"no converter for field type {expected!r}")
+
+
+def _kind(item: Any) -> str:
+    names = {bool: "true/false", int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table"}
+    return f"{names.get(type(item), type(item).__name__)} ({item!r})" if not isinstance(item, dict) else "a table"
+
+
+class _Locator:
+    """Finds the line of ``key`` inside ``[table]`` by scanning the text, since tomllib keeps no positions."""
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines()
+
+    def __call__(self, table: str, key: str) -> int | str:
+        current = ""
+        key_pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        header_line: int | None = None
+        for number, line in enumerate(self._lines, start=1):
+            header = self._HEADER.match(line)
+            if header:
+                current = header.group(1).replace('"', "").replace(" ", "")
+                if not table and current.split(".")[0] == key:
+                    return number
+                if current == table:
+                    header_line = number
+                continue
+            if current == table and key_pattern.match(line):
+                return number
+        return header_line if header_line is not None else "?"
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data for ``config show``, with secrets replaced."""
+
+    def convert(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj):
+            out = {}
+            for f in dataclasses.fields(obj):
+                if f.name == "source":
+                    continue
+                value = getattr(obj, f.name)
+                name = f.metadata.get("toml", f.name)
+                out[name] = "********" if name in SECRET_KEYS and value else convert(value)
+            return out
+        if isinstance(obj, Mapping):
+            return {k: convert(v) for k, v in obj.items()}
+        if isinstance(obj, tuple):
+            return list(obj)
+        return obj
+
+    return convert(settings)
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """Render ``masked()`` output as TOML (tomlkit keeps it valid and quoted)."""
+    import tomlkit
+
+    return tomlkit.dumps(data)

@@ -1,0 +1,92 @@
+"""The dialogue state machine, in one place.
+
+idle ──wake──▶ listening ──utterance──▶ thinking ──reply──▶ speaking ──played──▶ follow-up ──timeout──▶ idle
+ ▲                │ timeout                                                         │ utterance: thinking
+ └────────────────┘
+
+All deadlines are in audio time, so file mode and live mode take the same path.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from assistant.config import WakeSettings
+
+SELF_HEARING_GUARD = 0.25
+"""Seconds after playback during which the mic stays gated (room echo, device latency)."""
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+    FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True)
+class Transition:
+    before: State
+    after: State
+    reason: str
+
+
+class Dialogue:
+    def __init__(self, settings: WakeSettings) -> None:
+        self._settings = settings
+        self.state = State.IDLE
+        self._deadline = 0.0
+        self._speaking_until = 0.0
+
+    @property
+    def needs_wake_word(self) -> bool:
+        return self.state is State.IDLE
+
+    @property
+    def mic_gated(self) -> bool:
+        """True while the assistant's own voice could reach the mic."""
+        return self.state is State.SPEAKING
+
+    def woke(self, t: float) -> None:
+        self._go(State.LISTENING, t + self._settings.listen_timeout)
+
+    def thinking(self) -> None:
+        self._go(State.THINKING, 0.0)
+
+    def speaking(self, until: float) -> None:
+        self._speaking_until = until
+        self._go(State.SPEAKING, until + SELF_HEARING_GUARD)
+
+    def done(self, t: float) -> None:
+        """A request finished without speech (e.g. Stop): straight to follow-up or idle."""
+        self._after_reply(t)
+
+    def interrupt(self, t: float) -> None:
+        self._speaking_until = min(self._speaking_until, t)
+        self._after_reply(t)
+
+    def tick(self, t: float, in_speech: bool) -> Transition | None:
+        """Advance timers; returns the transition that happened, if any."""
+        before = self.state
+        if self.state is State.SPEAKING and t >= self._deadline:
+            self._after_reply(t)
+            return Transition(before, self.state, "played")
+        if self.state in (State.LISTENING, State.FOLLOW_UP) and t >= self._deadline and not in_speech:
+            self._go(State.IDLE, 0.0)
+            return Transition(before, self.state, "timeout")
+        return None
+
+    @property
+    def speaking_until(self) -> float:
+        return self._speaking_until
+
+    def _after_reply(self, t: float) -> None:
+        if self._settings.follow_up > 0:
+            self._go(State.FOLLOW_UP, t + self._settings.follow_up)
+        else:
+            self._go(State.IDLE, 0.0)
+
+    def _go(self, state: State, deadline: float) -> None:
+        self.state, self._deadline = state, deadline

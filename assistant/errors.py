@@ -1,0 +1,37 @@
+"""One exception hierarchy whose messages are written for the person using earpiece.
+
+The CLI prints ``str(error)`` as a single line and exits with ``exit_code``; the
+pipeline turns the same errors into ``error`` events and keeps going.
+"""
+
+from __future__ import annotations
+
+
+class EarpieceError(Exception):
+    """A problem the user can act on; the message says what and how."""
+
+    exit_code: int = 2
+
+
+class ConfigError(EarpieceError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class ModelError(EarpieceError):
+    """A speech model is missing, broken or could not be installed."""
+
+
+class AudioError(EarpieceError):
+    """An audio device or audio file cannot be used."""
+
+
+class DeviceNotFoundError(AudioError):
+    """A device named in the config or on the command line does not exist."""
+
+
+class SpeechError(EarpieceError):
+    """Recognition or synthesis failed."""
+
+
+class IntentError(EarpieceError):
+    """A sentence template file is invalid."""

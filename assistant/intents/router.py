@@ -1,0 +1,116 @@
+"""Routes a transcript to an intent with hassil, the Home Assistant template matcher."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from hassil import Intents, recognize
+from hassil.sample import sample_intents
+
+from assistant.errors import IntentError
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    name: str
+    """Intent name as in the contract, e.g. "GetTime"; "Unknown" when nothing matched."""
+
+    slots: dict[str, Any] = field(default_factory=dict)
+    """Slot values as plain JSON (numbers as numbers)."""
+
+    text: str = ""
+    """The normalized text that was matched."""
+
+    template: str = ""
+    """Which sentence template matched, for `intents test`."""
+
+
+def normalize(text: str) -> str:
+    """Lower case, no punctuation but apostrophes, single spaces: how templates are written."""
+    text = text.casefold().replace("’", "'")
+    text = re.sub(r"[^\w' ]+", " ", text)
+    return " ".join(text.split())
+
+
+def package_sentence_files(language: str = "en") -> list[Path]:
+    folder = resources.files("assistant._config").joinpath("sentences", language)
+    return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith((".yaml", ".yml")))
+
+
+class Router:
+    def __init__(self, files: Iterable[Path]) -> None:
+        self.files = list(files)
+        merged: dict[str, Any] = {}
+        for path in self.files:
+            data = _load_yaml(path)
+            try:
+                Intents.from_dict(data)  # validate each file alone so errors name their file
+            except Exception as exc:
+                raise IntentError(f"{path}: invalid sentence templates: {exc}") from None
+            _merge(merged, data)
+        self.intents = Intents.from_dict(merged)
+
+    @classmethod
+    def for_config_dir(cls, config_dir: Path | None, language: str = "en") -> "Router":
+        files = package_sentence_files(language)
+        if config_dir is not None:
+            user = config_dir / "sentences"
+            if user.is_dir():
+                files += sorted(p for p in user.glob("*.y*ml"))
+        return cls(files)
+
+    def route(self, text: str) -> IntentMatch:
+        clean = normalize(text)
+        if not clean:
+            return IntentMatch(UNKNOWN, {}, clean)
+        result = recognize(clean, self.intents)
+        if result is None:
+            return IntentMatch(UNKNOWN, {}, clean)
+        slots = {name: entity.value for name, entity in result.entities.items()}
+        template = getattr(result.intent_sentence, "text", "") if hasattr(result, "intent_sentence") else ""
+        return IntentMatch(result.intent.name, slots, clean, template)
+
+    def intent_names(self) -> list[str]:
+        return sorted(self.intents.intents)
+
+    def examples(self, per_intent: int = 1) -> dict[str, list[str]]:
+        """Example sentences per intent, generated from the templates (for Help)."""
+        out: dict[str, list[str]] = {}
+        for name, sentence in sample_intents(self.intents, max_sentences_per_intent=per_intent):
+            out.setdefault(name, []).append(sentence)
+        return out
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else "?"
+        raise IntentError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise IntentError(f"{path}: cannot read sentences: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("intents"), dict):
+        raise IntentError(f"{path}:1: a sentence file needs 'language: en' and an 'intents:' mapping")
+    return data
+
+
+def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
+    """User files add sentences to an intent (hassil's own merge appends lists)."""
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        elif isinstance(value, list) and isinstance(into.get(key), list):
+            into[key] = into[key] + value
+        else:
+            into[key] = value

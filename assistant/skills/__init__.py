@@ -1,0 +1,1 @@
+"""Skills: small modules that turn an intent into a reply."""

@@ -1,0 +1,82 @@
+"""The one interface every recognizer speaks.
+
+A streaming engine hears 16 kHz int16 frames as they arrive and gives partial and final
+results; a dictation engine hears a finished utterance. Both return a ``Transcript``.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    """The word as recognized."""
+
+    start: float
+    """Seconds from the start of the utterance."""
+
+    end: float
+    """Seconds from the start of the utterance."""
+
+    confidence: float
+    """0..1; engines that have no real posterior report 1.0."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    """The recognized text, as the engine wrote it."""
+
+    words: tuple[Word, ...] = field(default_factory=tuple)
+    """Word timings and confidences, when the engine gives them."""
+
+    engine: str = ""
+    """Which engine produced it, for events and debugging."""
+
+    @property
+    def confidence(self) -> float:
+        return min((w.confidence for w in self.words), default=1.0 if self.text else 0.0)
+
+
+class StreamingRecognizer(ABC):
+    """One utterance's worth of streaming recognition."""
+
+    @abstractmethod
+    def accept(self, frame: np.ndarray) -> str | None:
+        """Feed int16 samples; return the new partial text when it changed, else None."""
+
+    @abstractmethod
+    def finish(self) -> Transcript:
+        """End the utterance and return the final result."""
+
+
+class StreamingEngine(ABC):
+    name: str
+
+    @abstractmethod
+    def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
+        """A recognizer for open speech, or restricted to ``grammar`` phrases (short commands)."""
+
+    def unknown_words(self, phrases: Sequence[str]) -> list[str]:
+        """Words of ``phrases`` the engine cannot recognize (so callers can warn)."""
+        return []
+
+
+class DictationEngine(ABC):
+    name: str
+
+    @abstractmethod
+    def transcribe(self, audio: np.ndarray, prompt: str = "") -> Transcript:
+        """Transcribe a finished 16 kHz utterance (int16 or float32)."""
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words without punctuation, for matching what was heard."""
+    return re.findall(r"[\w']+", text.casefold())

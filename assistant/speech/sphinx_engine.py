@@ -1,0 +1,84 @@
+"""PocketSphinx: the bundled English streaming engine, so a fresh install needs no download."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Sequence
+
+import numpy as np
+
+from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, Word, words_of
+from assistant.errors import ModelError, SpeechError
+
+log = logging.getLogger(__name__)
+
+FRAME_RATE = 100  # PocketSphinx segments are in 10 ms frames
+
+
+class SphinxRecognizer(StreamingRecognizer):
+    def __init__(self, decoder, search: str) -> None:  # type: ignore[no-untyped-def]
+        self._decoder = decoder
+        self._decoder.activate_search(search)
+        self._decoder.start_utt()
+        self._partial = ""
+
+    def accept(self, frame: np.ndarray) -> str | None:
+        self._decoder.process_raw(frame.astype(np.int16).tobytes(), False, False)
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr if hyp else ""
+        if text != self._partial:
+            self._partial = text
+            return text
+        return None
+
+    def finish(self) -> Transcript:
+        self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        if hyp is None:
+            return Transcript("", engine="pocketsphinx")
+        logmath = self._decoder.get_logmath()
+        words = tuple(
+            Word(seg.word.split("(")[0], seg.start_frame / FRAME_RATE, (seg.end_frame + 1) / FRAME_RATE,
+                 min(1.0, logmath.exp(seg.prob)))
+            for seg in self._decoder.seg()
+            if not seg.word.startswith(("<", "[")) and seg.word != "<sil>"
+        )
+        return Transcript(" ".join(w.text for w in words) or hyp.hypstr, words, "pocketsphinx")
+
+
+class SphinxEngine(StreamingEngine):
+    """One decoder shared by successive utterances; grammars are compiled once and cached."""
+
+    name = "pocketsphinx"
+
+    def __init__(self) -> None:
+        try:
+            from pocketsphinx import Decoder
+        except ImportError as exc:
+            raise ModelError(f"PocketSphinx is not installed ({exc}); pip install pocketsphinx") from None
+        self._decoder = Decoder(samprate=16000, logfn=os.devnull)
+        self._decoder.activate_search(self._decoder.current_search())
+        self._open_search = self._decoder.current_search()
+        self._grammars: dict[tuple[str, ...], str] = {}
+
+    def unknown_words(self, phrases: Sequence[str]) -> list[str]:
+        words = {w for p in phrases for w in words_of(p)}
+        return sorted(w for w in words if self._decoder.lookup_word(w) is None)
+
+    def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
+        return SphinxRecognizer(self._decoder, self._search_for(grammar))
+
+    def _search_for(self, grammar: Sequence[str] | None) -> str:
+        if not grammar:
+            return self._open_search
+        key = tuple(sorted({" ".join(words_of(p)) for p in grammar if words_of(p)}))
+        if key not in self._grammars:
+            missing = self.unknown_words(key)
+            if missing:
+                raise SpeechError(f"PocketSphinx's dictionary has no pronunciation for: {', '.join(missing)}")
+            name = f"grammar{len(self._grammars)}"
+            alternatives = " | ".join(f"( {p} )" for p in key)
+            self._decoder.add_jsgf_string(name, f"#JSGF V1.0;\ngrammar g;\npublic <phrase> = {alternatives} ;\n")
+            self._grammars[key] = name
+        return self._grammars[key]

@@ -1,0 +1,54 @@
+"""Deciding whether an utterance starts with a wake phrase, and what follows it.
+
+This first version reads the wake phrase from the utterance's transcript (the
+dictation engine is prompted with the wake words so it spells them right).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from assistant.speech.engines import words_of
+
+LEAD_IN_WORDS = 2
+"""Words allowed before the wake phrase ("hey", "oh", "okay Samantha")."""
+
+
+@dataclass(frozen=True)
+class WakeHit:
+    phrase: str
+    """The configured wake phrase that was heard."""
+
+    command: str
+    """The rest of the utterance, as recognized (may be empty)."""
+
+
+class WakeMatcher:
+    def __init__(self, phrases: Sequence[str]) -> None:
+        self.phrases = tuple(" ".join(words_of(p)) for p in phrases if words_of(p))
+        self._patterns = [(p, _pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
+
+    def match(self, text: str) -> WakeHit | None:
+        for phrase, pattern in self._patterns:
+            found = pattern.match(text.strip())
+            if found:
+                return WakeHit(phrase, found.group("rest").strip())
+        return None
+
+    def strip(self, text: str) -> str:
+        """Drop a leading wake phrase if there is one (follow-ups often repeat the name)."""
+        hit = self.match(text)
+        return hit.command if hit else text.strip()
+
+    def prompt(self) -> str:
+        """A hint for the dictation engine so it writes the names as configured."""
+        return " ".join(f"{p.title()}," for p in self.phrases)
+
+
+def _pattern(phrase: str) -> re.Pattern[str]:
+    """Up to LEAD_IN_WORDS words, the phrase's words with any punctuation between, then the rest."""
+    body = r"\W+".join(map(re.escape, phrase.split()))
+    lead = rf"(?:[\w']+\W+){{0,{LEAD_IN_WORDS}}}?"
+    return re.compile(rf"^\W*{lead}{body}(?:'s)?\b\W*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)

@@ -1,0 +1,1 @@
+"""Default configuration and sentence templates, shipped inside the package as assistant._config."""

@@ -1,0 +1,1 @@
+"""The model catalog, shipped inside the package as assistant._models."""
