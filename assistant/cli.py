@@ -24,6 +24,8 @@ Handler = Callable[[argparse.Namespace], int]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    args.config = getattr(args, "config", None)
+    args.verbose = getattr(args, "verbose", 0)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -44,9 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Subcommands repeat the global options with SUPPRESS defaults, so "--config X run" is not reset by "run".
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config file (default: $EARPIECE_CONFIG, then the XDG config dir)")
-    common.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="config file (default: $EARPIECE_CONFIG, then the XDG config dir)")
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output (-vv for debug)")
     parser = argparse.ArgumentParser(prog="earpiece", description="An offline voice assistant for your headset.", parents=[common])
     parser.add_argument("--version", action="version", version=f"earpiece {__version__}")
     sub = parser.add_subparsers(metavar="COMMAND")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import soundfile
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
 from assistant.audio.resample import float_to_int16, resample, to_mono_float
@@ -22,40 +23,22 @@ log = logging.getLogger(__name__)
 
 
 def read_wav(path: str | Path) -> np.ndarray:
-    """Read any PCM WAV (8/16/24/32-bit, any rate or channel count) as 16 kHz mono float32."""
+    """Read an audio file (any WAV flavour libsndfile knows: PCM, float, extensible; also FLAC/OGG)
+    as 16 kHz mono float32."""
     path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not a WAV file")
     try:
-        with wave.open(str(path), "rb") as wav:
-            channels, width, rate, count = wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes()
-            raw = wav.readframes(count)
-    except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise AudioError(f"{path}: is a directory, not a WAV file") from None
-    except (wave.Error, EOFError) as exc:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"{path}: not a readable PCM WAV file ({exc}); convert it with: sox '{path}' -b 16 out.wav") from None
     except OSError as exc:
         raise AudioError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if channels < 1 or rate < 1000:
-        raise AudioError(f"{path}: implausible WAV header ({channels} channels at {rate} Hz)")
-    usable = len(raw) - len(raw) % (width * channels)
-    raw = raw[:usable]
-    if width == 1:
-        data = np.frombuffer(raw, np.uint8)
-    elif width == 2:
-        data = np.frombuffer(raw, "<i2")
-    elif width == 3:
-        b = np.frombuffer(raw, np.uint8).reshape(-1, 3)
-        data = (b[:, 0].astype(np.int32) << 8 | b[:, 1].astype(np.int32) << 16 | b[:, 2].astype(np.int32) << 24) >> 8
-        data = (data.astype(np.float32) / 8388608.0)
-    elif width == 4:
-        data = np.frombuffer(raw, "<i4")
-    else:
-        raise AudioError(f"{path}: unsupported sample width {width * 8} bits")
     if data.size == 0:
         raise AudioError(f"{path}: the WAV file holds no audio")
-    frames = data.reshape(-1, channels)
-    return resample(to_mono_float(frames), rate, SAMPLE_RATE)
+    return resample(to_mono_float(data), rate, SAMPLE_RATE)
 
 
 def write_wav(path: str | Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from assistant.errors import ModelError
+from assistant.errors import ModelError, SpeechError
 from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, Word, words_of
 
 log = logging.getLogger(__name__)
@@ -69,17 +69,24 @@ class VoskEngine(StreamingEngine):
             raise ModelError(
                 f"Vosk could not load the model at {model_path} ({exc}); check it with 'earpiece models verify'"
             ) from None
-        self._vocabulary: set[str] | None = None
+        self._has_unknown_word = self._knows(UNKNOWN)
+
+    def _knows(self, word: str) -> bool:
+        return self._model.vosk_model_find_word(word) >= 0
 
     def unknown_words(self, phrases: Sequence[str]) -> list[str]:
         words = {w for p in phrases for w in words_of(p)}
-        return sorted(w for w in words if self._model.find_word(w) < 0)
+        return sorted(w for w in words if not self._knows(w))
 
     def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
         if grammar:
             phrases = sorted({" ".join(words_of(p)) for p in grammar if words_of(p)})
+            missing = self.unknown_words(phrases)
+            if missing:
+                raise SpeechError(f"the Vosk model {self.model_path.name} has no words: {', '.join(missing)}")
             # [unk] lets the recognizer say "none of these" instead of forcing a phrase.
-            rec = self._vosk.KaldiRecognizer(self._model, 16000, json.dumps([*phrases, UNKNOWN], ensure_ascii=False))
+            garbage = [UNKNOWN] if self._has_unknown_word else []
+            rec = self._vosk.KaldiRecognizer(self._model, 16000, json.dumps([*phrases, *garbage], ensure_ascii=False))
         else:
             rec = self._vosk.KaldiRecognizer(self._model, 16000)
         return VoskRecognizer(rec)

