@@ -83,7 +83,7 @@ class VoskEngine(StreamingEngine):
             phrases = sorted({" ".join(words_of(p)) for p in grammar if words_of(p)})
             missing = self.unknown_words(phrases)
             if missing:
-                raise SpeechError(f"the Vosk model {self.model_path.name} has no words: {', '.join(missing)}")
+                raise SpeechError(f"the Vosk model {self.model_path} has no words: {', '.join(missing)}")
             # [unk] lets the recognizer say "none of these" instead of forcing a phrase.
             garbage = [UNKNOWN] if self._has_unknown_word else []
             rec = self._vosk.KaldiRecognizer(self._model, 16000, json.dumps([*phrases, *garbage], ensure_ascii=False))

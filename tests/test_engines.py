@@ -1,0 +1,129 @@
+"""Recognition engines, for real: PocketSphinx English, Whisper tiny.en, Vosk with the Korean model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_one_line_error
+from speech import Voice, word_error_rate
+
+from assistant.audio.resample import float_to_int16
+from assistant.audio.wavio import read_wav
+from assistant.errors import ModelError, SpeechError
+from assistant.speech.engines import StreamingEngine, Transcript
+
+
+def stream(engine: StreamingEngine, audio: np.ndarray, grammar: list[str] | None = None) -> tuple[list[str], Transcript]:
+    recognizer = engine.recognizer(grammar)
+    pcm = float_to_int16(audio) if audio.dtype != np.int16 else audio
+    partials = [p for i in range(0, len(pcm), 320) if (p := recognizer.accept(pcm[i : i + 320]))]
+    return partials, recognizer.finish()
+
+
+# --- PocketSphinx (bundled English) -----------------------------------------------------------------
+
+
+def test_sphinx_streams_partials_and_finds_real_speech(sphinx, shared_speech: Path) -> None:
+    partials, final = stream(sphinx, read_wav(shared_speech / "speechcommands-yes.wav"))
+    assert partials and final.text == "yes"
+    partials, final = stream(sphinx, read_wav(shared_speech / "sr-one-two-three.wav"))
+    assert len(partials) >= 3
+    assert final.text.split()[-2:] == ["two", "three"]  # the open LM is weak; "one" varies with CMN state
+    assert [w.text for w in final.words] == final.text.split()
+    assert all(0 <= w.start < w.end <= 3.0 for w in final.words)
+
+
+def test_sphinx_grammar_mode_restricts_to_the_phrases(sphinx, shared_speech: Path) -> None:
+    grammar = ["one two three", "four five six", "today only platforms one and three are used", "yes", "no"]
+    _, final = stream(sphinx, read_wav(shared_speech / "sr-one-two-three.wav"), grammar)
+    assert final.text == "one two three"
+    _, final = stream(sphinx, read_wav(shared_speech / "cheetah-test-en.wav"), grammar)
+    assert final.text == "today only platforms one and three are used"
+    assert sphinx.unknown_words(["samantha", "zzyzxq ada"]) == ["zzyzxq"]
+    with pytest.raises(SpeechError, match="zzyzxq"):
+        sphinx.recognizer(["zzyzxq"])
+
+
+# --- Whisper tiny.en (dictation) --------------------------------------------------------------------
+
+
+def test_whisper_transcribes_real_speech_with_punctuation_and_word_times(whisper, shared_speech: Path) -> None:
+    reference = (shared_speech / "jfk-inaugural.txt").read_text()
+    result = whisper.transcribe(float_to_int16(read_wav(shared_speech / "jfk-inaugural.wav")))
+    assert word_error_rate(reference, result.text) < 0.1, result.text
+    assert result.text[0].isupper() and result.text.rstrip()[-1] in ".!?"
+    assert result.words and all(0 <= w.confidence <= 1 for w in result.words)
+    assert result.words[-1].end == pytest.approx(10.5, abs=1.0)
+
+
+def test_whisper_returns_nothing_for_silence(whisper) -> None:
+    assert whisper.transcribe(np.zeros(8000, np.int16)).text == ""
+
+
+def test_transcribe_cli_on_a_44k_stereo_file_with_each_engine(cli, shared_speech: Path, tmp_path: Path) -> None:
+    stereo = tmp_path / "cheetah-44k-stereo.wav"
+    subprocess.run(["sox", str(shared_speech / "cheetah-test-en.wav"), "-r", "44100", "-c", "2", str(stereo)], check=True)
+    whisper_out = json.loads(cli("transcribe", stereo, "--json", check=True).stdout)
+    assert whisper_out["engine"] == "whisper"
+    assert word_error_rate("today only platforms one and three are used", whisper_out["text"].replace("1", "one").replace("3", "three")) <= 0.15
+    sphinx_out = cli("transcribe", stereo, "--engine", "pocketsphinx", check=True).stdout
+    assert "platforms" in sphinx_out
+
+
+# --- Vosk, with the Korean model from PyPI ----------------------------------------------------------
+
+KO = Voice("ko", 150, 50)
+
+
+def test_vosk_loads_streams_partials_and_gives_word_confidences(vosk_ko, speech) -> None:
+    audio = speech.scene(0.3, "안녕하세요 오늘 날씨가 좋네요", 0.5, voice=KO)
+    partials, final = stream(vosk_ko, audio)
+    assert len(partials) >= 2 and final.text
+    assert final.engine == "vosk" and final.words
+    assert all(0 < w.confidence <= 1 and w.start < w.end for w in final.words)
+
+
+def test_vosk_grammar_mode_picks_the_spoken_phrase(vosk_ko, speech) -> None:
+    grammar = ["안녕하세요", "감사합니다", "오늘 날씨", "음악"]
+    for phrase in ("감사합니다", "오늘 날씨", "음악"):
+        _, final = stream(vosk_ko, speech.scene(0.3, phrase, 0.5, voice=KO), grammar)
+        assert final.text == phrase
+    with pytest.raises(SpeechError, match="has no words"):
+        vosk_ko.recognizer(["zzqx"])
+
+
+def test_vosk_engine_errors_are_clear(tmp_path: Path, ko_model_dir: Path, cli) -> None:
+    from assistant.speech.vosk_engine import VoskEngine
+
+    broken = tmp_path / "broken-model"
+    (broken / "conf").mkdir(parents=True)
+    shutil.copy(ko_model_dir / "conf" / "model.conf", broken / "conf")
+    with pytest.raises(ModelError, match="could not load the model"):
+        VoskEngine(broken)
+    config = tmp_path / "c.toml"
+    config.write_text('[speech]\nengine = "vosk"\nmodel = "vosk-model-small-en-us-0.15"\n')
+    result = cli("--config", config, "transcribe", "--engine", "vosk", tmp_path / "x.wav")
+    assert_one_line_error(result, "x.wav: no such file")
+    clip = tmp_path / "x.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(clip), "trim", "0", "0.5"], check=True)
+    result = cli("--config", config, "transcribe", "--engine", "vosk", clip)
+    assert_one_line_error(result, 'Vosk model "vosk-model-small-en-us-0.15" is not installed', "earpiece models install")
+
+
+def test_english_vosk_model_is_used_when_installed(monkeypatch, sphinx) -> None:
+    """Runs only where an English Vosk model is installed; otherwise says why it cannot."""
+    from assistant.config import Settings
+    from assistant.speech.loader import load_streaming, streaming_choice
+    from assistant.speech.models import find_vosk_model
+
+    settings = Settings()
+    if find_vosk_model(settings.speech.model) is None:
+        assert streaming_choice(settings) == "pocketsphinx"
+        assert load_streaming(settings).name == "pocketsphinx"
+        pytest.skip("no English Vosk model installed on this machine (none can be downloaded here)")
+    assert load_streaming(settings).name == "vosk"
