@@ -213,6 +213,8 @@ def _download(url: str, work: Path, progress: Progress | None) -> Path:
                 done += len(block)
                 if progress:
                     progress(done, total)
+    except urllib.error.HTTPError as exc:
+        raise ModelError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ModelError(f"download of {url} failed: {reason}") from None
@@ -252,7 +254,7 @@ def _check_member(name: str, into: Path) -> None:
 
 def _model_root(unpacked: Path, origin: str) -> Path:
     """The directory holding am/ and conf/: the archive's top folder, or the archive itself."""
-    candidates = [p.parent for p in unpacked.rglob("final.mdl") if p.parent.name == "am"]
+    candidates = [p.parent.parent for p in unpacked.rglob("final.mdl") if p.parent.name == "am"]
     if not candidates:
         raise ModelError(f"{origin} holds no Vosk model (no am/final.mdl inside)")
     root = min(candidates, key=lambda p: len(p.parts))
