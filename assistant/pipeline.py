@@ -147,15 +147,13 @@ class Pipeline:
         return self.engines.dictation.transcribe(audio, prompt=self.wake.prompt())
 
     def _handle_text(self, text: str) -> None:
-        if self.dialogue.needs_wake_word:
-            hit = self.wake.match(text)
-            if hit is None:
-                return
+        hit = self.wake.match(text)
+        if hit is None and self.dialogue.needs_wake_word:
+            return
+        if hit is not None:
             self.bus.emit("wake", self.t, word=hit.phrase)
             self.dialogue.woke(self.t)
-            command = hit.command
-        else:
-            command = self.wake.strip(text)
+        command = hit.command if hit is not None else text.strip()
         if not any(ch.isalnum() for ch in command):
             return  # a bare wake word: keep listening for the command
         self.bus.emit("transcript", self.t, text=command)

@@ -1,0 +1,163 @@
+"""The whole pipeline in file mode: WAV in, events and reply WAV out, on real engines."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import read_events
+from speech import VOICES, Voice
+
+from assistant.audio.wavio import WavSink, WavSource, read_wav
+from assistant.config import Settings
+from assistant.events import EventBus, EventLog
+from assistant.intents.router import Router
+from assistant.pipeline import Engines, Pipeline
+from assistant.speech.voice import Voice as Tts
+
+START = datetime(2026, 11, 25, 15, 10)
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router.for_config_dir(None)
+
+
+@pytest.fixture(scope="module")
+def tts() -> Tts:
+    return Tts(Settings().voice)
+
+
+@pytest.fixture()
+def run_file(sphinx, whisper, router, tts, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Runs the real pipeline on an audio array; returns (events as dicts, reply audio)."""
+
+    def run(audio: np.ndarray, settings: Settings = Settings()) -> tuple[list[dict[str, Any]], np.ndarray]:
+        from speech import SpeechMaker
+
+        wav = SpeechMaker(tmp_path).write(audio, "in.wav")
+        log = EventLog()
+        bus = EventBus()
+        bus.subscribe(log)
+        pipeline = Pipeline(settings, Engines(sphinx, whisper), router, tts, bus, START)
+        pipeline.run(WavSource(wav), WavSink(tmp_path / "out.wav"))
+        return [e.to_dict() for e in log.events], read_wav(tmp_path / "out.wav")
+
+    return run
+
+
+def of(events: list[dict[str, Any]], type_: str, field: str | None = None) -> list[Any]:
+    chosen = [e for e in events if e["type"] == type_]
+    return [e[field] for e in chosen] if field else chosen
+
+
+def test_a_conversation_in_one_breath_each_time(cli, speech, tmp_path: Path, whisper) -> None:
+    audio = speech.scene(
+        0.5, "Samantha, what time is it?", 5.0,
+        "Samantha, what is the date today?", 6.0,
+        "Samantha, what is your name?", 4.0,
+        "Samantha, what can you do?", 9.0,
+        "Samantha, what is the weather in Paris tomorrow?", 4.0,
+    )
+    wav = speech.write(audio, "conversation.wav")
+    events_path, out = tmp_path / "events.jsonl", tmp_path / "out.wav"
+    cli("run", "--input", wav, "--output", out, "--events", events_path, "--start-time", START.isoformat(), check=True)
+    events = read_events(events_path)
+    assert events[0] == {"type": "listening", "t": 0.0}
+    assert of(events, "intent", "name") == ["GetTime", "GetDate", "GetName", "Help", "Unknown"]
+    assert of(events, "wake", "word") == ["samantha"] * 5
+    replies = of(events, "reply", "text")
+    assert replies[0] == "It's ten past three in the afternoon."
+    assert replies[1] == "It's Wednesday, the twenty-fifth of November."
+    assert replies[2] == "My name is Samantha."
+    assert "the time" in replies[3] and "my name" in replies[3]
+    assert replies[4] == "Sorry, I didn't catch that."
+    assert all(e["slots"] == {} for e in of(events, "intent"))
+    times = [e["t"] for e in events]
+    assert times == sorted(times)
+    assert len(of(events, "speak_start")) == len(of(events, "speak_end")) == 5
+    assert all(e["interrupted"] is False for e in of(events, "speak_end"))
+    # the reply audio is really there, where the events say, and says the time
+    reply_audio = read_wav(out)
+    first = of(events, "speak_start")[0]["t"]
+    first_end = of(events, "speak_end")[0]["t"]
+    segment = reply_audio[int(first * 16000) : int(first_end * 16000)]
+    assert re.search(r"(ten|10) past (three|3)", whisper.transcribe(segment).text.lower())
+    assert not np.abs(reply_audio[: int(first * 16000) - 160]).any()
+
+
+def test_the_wake_word_then_a_pause_then_the_command(run_file, speech) -> None:
+    events, _ = run_file(speech.scene(0.5, "Samantha.", 1.5, "What's your name?", 4.0))
+    kinds = [e["type"] for e in events]
+    assert kinds.count("speech_start") == 2
+    wake, transcript = of(events, "wake")[0], of(events, "transcript")[0]
+    assert wake["t"] < of(events, "speech_start")[1]["t"] <= transcript["t"]
+    assert of(events, "intent", "name") == ["GetName"]
+    assert of(events, "partial"), "partials of the command after the wake word"
+
+
+def test_nothing_happens_without_the_wake_word(run_file, speech) -> None:
+    events, reply = run_file(speech.scene(0.5, "What time is it?", 1.0, "Tell me your name.", 2.0))
+    assert of(events, "speech_start") and not of(events, "wake") and not of(events, "intent")
+    assert not np.abs(reply).any()
+
+
+def test_listening_times_out_after_a_bare_wake_word(run_file, speech) -> None:
+    events, _ = run_file(speech.scene(0.5, "Samantha.", 8.0, "What time is it?", 2.0))
+    assert of(events, "wake") and not of(events, "intent")
+
+
+def test_follow_up_needs_no_wake_word_and_then_expires(run_file, speech) -> None:
+    events, _ = run_file(speech.scene(0.5, "Samantha, what is your name?", 3.0, "What time is it?", 9.0,
+                                      "What is your name?", 3.0))
+    assert of(events, "intent", "name") == ["GetName", "GetTime"]
+    assert len(of(events, "wake")) == 1
+
+
+def test_repeat_says_the_last_reply_again(run_file, speech) -> None:
+    events, _ = run_file(speech.scene(0.5, "Samantha, what is your name?", 3.0, "Samantha, what did you say?", 5.0))
+    assert of(events, "intent", "name") == ["GetName", "Repeat"], of(events, "transcript", "text")
+    assert of(events, "reply", "text") == ["My name is Samantha."] * 2
+
+
+def test_custom_wake_word_and_name(run_file, speech) -> None:
+    from assistant.config import AssistantSettings, WakeSettings
+
+    settings = Settings(assistant=AssistantSettings(name="Ada"), wake=WakeSettings(words=("hey computer", "ada")))
+    events, _ = run_file(speech.scene(0.5, "Hey computer, what's your name?", 4.0, "Samantha, what time is it?", 4.0), settings)
+    assert of(events, "wake", "word") == ["hey computer"]
+    assert of(events, "reply", "text")[0] == "My name is Ada."
+    # "Samantha" is not a wake word here; in the follow-up window it is just an unknown command
+    assert of(events, "intent", "name")[1:] in ([], ["Unknown"], ["GetTime"])
+
+
+@pytest.mark.parametrize("voice", VOICES, ids=lambda v: v.name)
+def test_voices_and_noise(run_file, speech, voice: Voice) -> None:
+    events, _ = run_file(speech.scene(0.5, "Samantha, what time is it?", 4.0, voice=voice, noise=0.01))
+    assert of(events, "intent", "name") == ["GetTime"]
+
+
+def test_same_input_same_events(run_file, speech) -> None:
+    audio = speech.scene(0.5, "Samantha, what's the date?", 4.0)
+    first, _ = run_file(audio)
+    second, _ = run_file(audio)
+    # espeak-ng's output length varies by a few ms between renders; only speak_end may move
+    assert [{k: v for k, v in e.items() if k != "t"} for e in first] == [{k: v for k, v in e.items() if k != "t"} for e in second]
+    for a, b in zip(first, second):
+        assert a["t"] == pytest.approx(b["t"], abs=0.05 if a["type"] == "speak_end" else 0)
+
+
+def test_a_failing_skill_is_an_error_event_not_a_dead_assistant(run_file, speech, monkeypatch) -> None:
+    from assistant.skills.clock import ClockSkill
+
+    def broken(self, intent, context):  # type: ignore[no-untyped-def]
+        raise RuntimeError("clock on fire")
+
+    monkeypatch.setattr(ClockSkill, "handle", broken)
+    events, _ = run_file(speech.scene(0.5, "Samantha, what time is it?", 4.0, "Samantha, what is your name?", 4.0))
+    assert "clock on fire" in of(events, "error", "message")[0]
+    assert of(events, "reply", "text") == ["Sorry, something went wrong.", "My name is Samantha."]
