@@ -53,10 +53,7 @@ class Router:
         merged: dict[str, Any] = {}
         for path in self.files:
             data = _load_yaml(path)
-            try:
-                Intents.from_dict(data)  # validate each file alone so errors name their file
-            except Exception as exc:
-                raise IntentError(f"{path}: invalid sentence templates: {exc}") from None
+            _validate(path, data)
             _merge(merged, data)
         self.intents = Intents.from_dict(merged)
 
@@ -114,3 +111,17 @@ def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
             into[key] = into[key] + value
         else:
             into[key] = value
+
+
+def _validate(path: Path, data: dict[str, Any]) -> None:
+    """Parse every template of one file now (hassil parses lazily), so errors name their file and intent."""
+    try:
+        intents = Intents.from_dict(data)
+    except Exception as exc:  # hassil raises assorted errors for malformed structure
+        raise IntentError(f"{path}: invalid sentence file: {exc}") from None
+    for name, intent in intents.intents.items():
+        for block in intent.data:
+            try:
+                block.sentences  # noqa: B018 - the property parses the templates
+            except Exception as exc:
+                raise IntentError(f"{path}: intent {name}: invalid template: {exc}") from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -52,10 +54,8 @@ class Voice:
                 raise SpeechError(f"speech output is unavailable ({exc}); install it with: apt-get install espeak-ng") from None
             engine.setProperty("rate", self.settings.rate)
             if self.settings.voice:
-                try:
-                    engine.setProperty("voice", self.settings.voice)
-                except Exception as exc:
-                    raise SpeechError(f'unknown voice "{self.settings.voice}" ({exc}); see: espeak-ng --voices=en') from None
+                _check_voice(self.settings.voice)
+                engine.setProperty("voice", self.settings.voice)
             self._engine = engine
         return self._engine
 
@@ -73,3 +73,23 @@ class Voice:
 
     def close(self) -> None:
         self._tmp.cleanup()
+
+
+def _espeak_names(kind: str) -> set[str]:
+    """Language codes, voice names and files that ``espeak-ng --voices[=variant]`` lists."""
+    out = subprocess.run(["espeak-ng", f"--voices{kind}"], capture_output=True, text=True, timeout=10).stdout
+    names: set[str] = set()
+    for line in out.splitlines()[1:]:
+        columns = line.split()
+        if len(columns) >= 5:
+            names.update(c.casefold() for c in (columns[1], columns[3], columns[4], columns[4].split("/")[-1]))
+    return names
+
+
+def _check_voice(voice: str) -> None:
+    """pyttsx3 ignores an unknown voice silently (espeak falls back); tell the user instead."""
+    if not shutil.which("espeak-ng"):
+        return  # the library works without the CLI; nothing to check against
+    base, _, variant = voice.casefold().partition("+")
+    if base not in _espeak_names("") or (variant and variant not in _espeak_names("=variant")):
+        raise SpeechError(f'unknown voice "{voice}"; choose one from: espeak-ng --voices=en (variants: espeak-ng --voices=variant)')

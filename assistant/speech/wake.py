@@ -12,8 +12,9 @@ from typing import Sequence
 
 from assistant.speech.engines import words_of
 
-LEAD_IN_WORDS = 2
-"""Words allowed before the wake phrase ("hey", "oh", "okay Samantha")."""
+LEAD_INS = ("hey", "hi", "hello", "oh", "ok", "okay", "yo", "so", "um", "uh", "excuse me", "listen")
+"""Words people put before a name when calling someone ("hey Samantha"); anything else before
+the name means the name was only mentioned ("I told Samantha"), which must not wake it."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class WakeMatcher:
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
-    """Up to LEAD_IN_WORDS words, the phrase's words with any punctuation between, then the rest."""
+    """Up to two lead-in words, the phrase's words with any punctuation between, then the rest."""
     body = r"\W+".join(map(re.escape, phrase.split()))
-    lead = rf"(?:[\w']+\W+){{0,{LEAD_IN_WORDS}}}?"
+    lead = "(?:(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_INS) + r")\W+){0,2}"
     return re.compile(rf"^\W*{lead}{body}(?:'s)?\b\W*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)

@@ -1,0 +1,79 @@
+"""Intent routing with hassil templates, and times spoken the way people say them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IntentError
+from assistant.intents.numbers import spoken_date, spoken_time
+from assistant.intents.router import Router
+from assistant.speech.wake import WakeMatcher
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router.for_config_dir(None)
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("What time is it?", "GetTime"), ("what's the time now", "GetTime"), ("Tell me the time.", "GetTime"),
+    ("What day is it today?", "GetDate"), ("What's today's date?", "GetDate"),
+    ("What's your name?", "GetName"), ("Who are you?", "GetName"),
+    ("Help.", "Help"), ("What can you do?", "Help"),
+    ("Please repeat that.", "Repeat"), ("Stop.", "Stop"), ("Never mind", "Stop"),
+    ("What is the weather in Paris tomorrow?", "Unknown"), ("", "Unknown"),
+])
+def test_routing(router: Router, text: str, intent: str) -> None:
+    assert router.route(text).name == intent
+
+
+def test_every_intent_has_an_example_sentence_that_routes_back_to_it(router: Router) -> None:
+    examples = router.examples(per_intent=3)
+    assert set(examples) == set(router.intent_names())
+    for name, sentences in examples.items():
+        for sentence in sentences:
+            assert router.route(sentence).name == name, sentence
+
+
+def test_a_template_error_names_its_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('language: en\nintents:\n  GetTime:\n    data:\n      - sentences:\n          - "what (time is it"\n')
+    with pytest.raises(IntentError, match="bad.yaml"):
+        Router([bad])
+    not_intents = tmp_path / "list.yaml"
+    not_intents.write_text("- just a list\n")
+    with pytest.raises(IntentError, match="list.yaml:1: .*intents"):
+        Router([not_intents])
+
+
+@pytest.mark.parametrize("hour,minute,said", [
+    (15, 10, "ten past three"), (15, 0, "three o'clock"), (0, 0, "midnight"), (12, 0, "noon"),
+    (15, 45, "quarter to four"), (9, 7, "nine oh seven"), (21, 42, "nine forty-two"), (11, 55, "five to twelve"),
+    (12, 30, "half past twelve"), (23, 45, "quarter to twelve"), (6, 15, "quarter past six"),
+])
+def test_spoken_time(hour: int, minute: int, said: str) -> None:
+    assert spoken_time(datetime(2026, 11, 25, hour, minute)) == said
+
+
+def test_spoken_date() -> None:
+    assert spoken_date(datetime(2026, 11, 25)) == "Wednesday, the twenty-fifth of November"
+    assert spoken_date(datetime(2027, 1, 1)) == "Friday, the first of January"
+
+
+@pytest.mark.parametrize("text,phrase,command", [
+    ("Samantha, what time is it?", "samantha", "what time is it?"),
+    ("Hey Samantha. What's the date?", "samantha", "What's the date?"),
+    ("samantha", "samantha", ""),
+    ("Hey, computer! Help me.", "hey computer", "Help me."),
+])
+def test_wake_phrase_is_found_and_the_command_kept(text: str, phrase: str, command: str) -> None:
+    hit = WakeMatcher(["samantha", "hey computer"]).match(text)
+    assert hit is not None and (hit.phrase, hit.command) == (phrase, command)
+
+
+@pytest.mark.parametrize("text", ["What time is it?", "I told Samantha about it yesterday evening", "Samanthas"])
+def test_no_wake_phrase(text: str) -> None:
+    assert WakeMatcher(["samantha"]).match(text) is None

@@ -1,0 +1,96 @@
+"""Live mode on the virtual headset: the same pipeline, with the mic and speaker as its ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import assert_one_line_error
+
+from assistant.audio.wavio import read_wav
+
+
+def wait_for(path: Path, type_: str, timeout: float, proc: subprocess.Popen[str]) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        if any(e["type"] == type_ for e in events):
+            return events
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.05)
+    raise AssertionError(f"no {type_} event within {timeout} s")
+
+
+def test_live_conversation_through_the_headset(headset, speech, tmp_path: Path, whisper) -> None:
+    config = tmp_path / "live.toml"
+    config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n')
+    events_path = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "--config", str(config), "run", "--events", str(events_path),
+         "--start-time", "2026-11-25T15:10:00"],
+        env=headset.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(events_path, "listening", 60, proc)
+        recording = tmp_path / "speaker.wav"
+        recorder = headset.record_speaker(recording)
+        headset.speak_into_mic(speech.write(speech.scene(0.3, "Samantha, what time is it?", 1.0), "live-in.wav"))
+        events = wait_for(events_path, "speak_end", 60, proc)
+        time.sleep(0.3)
+        headset.stop_recording(recorder)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    kinds = [e["type"] for e in events]
+    assert kinds.index("speech_start") < kinds.index("wake") < kinds.index("intent") < kinds.index("speak_end")
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["GetTime"]
+    heard = whisper.transcribe(read_wav(recording)).text.lower()
+    assert re.search(r"(ten|10) past (three|3)", heard), heard
+
+
+def test_no_audio_server_gives_a_clear_message(tmp_path: Path) -> None:
+    env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path}/nothing-here")
+    result = subprocess.run([sys.executable, "-m", "assistant", "run"], env=env, capture_output=True, text=True, timeout=60)
+    assert_one_line_error(result, "device")
+
+
+def test_say_writes_a_wav_and_plays_on_the_headset(headset, cli, tmp_path: Path, whisper) -> None:
+    out = tmp_path / "say.wav"
+    cli("say", "Good evening, Theodore.", "--output", out, check=True)
+    assert "good evening" in whisper.transcribe(read_wav(out)).text.lower()
+    config = tmp_path / "c.toml"
+    config.write_text('[audio]\noutput_device = "spk"\n[voice]\nvoice = "en-us+f3"\nrate = 150\n')
+    recording = tmp_path / "spk.wav"
+    recorder = headset.record_speaker(recording)
+    time.sleep(0.2)
+    cli("--config", config, "say", "Good evening, Theodore.", check=True)
+    time.sleep(0.3)
+    headset.stop_recording(recorder)
+    assert "good evening" in whisper.transcribe(read_wav(recording)).text.lower()
+    config.write_text('[voice]\nvoice = "no-such-voice"\n')
+    assert_one_line_error(cli("--config", config, "say", "hi", "--output", out), "no-such-voice")
+
+
+def test_intents_test_explains_the_routing(cli) -> None:
+    shown = json.loads(cli("intents", "test", "What's the date today?", check=True).stdout)
+    assert shown["intent"] == "GetDate" and shown["template"]
+    assert json.loads(cli("intents", "test", "sing me a song", check=True).stdout)["intent"] == "Unknown"
+
+
+def test_user_sentences_extend_the_package_templates_and_bad_ones_are_reported(cli, tmp_path: Path) -> None:
+    (tmp_path / "sentences").mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    (tmp_path / "sentences" / "mine.yaml").write_text(
+        "language: en\nintents:\n  GetTime:\n    data:\n      - sentences:\n          - \"how late is it\"\n")
+    shown = json.loads(cli("--config", config, "intents", "test", "how late is it", check=True).stdout)
+    assert shown["intent"] == "GetTime"
+    (tmp_path / "sentences" / "mine.yaml").write_text("language: en\nintents:\n  GetTime:\n    data: [\n")
+    assert_one_line_error(cli("--config", config, "intents", "test", "hi"), "mine.yaml:", "invalid YAML")
