@@ -64,9 +64,13 @@ class StreamingEngine(ABC):
     def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
         """A recognizer for open speech, or restricted to ``grammar`` phrases (short commands)."""
 
+    def knows(self, word: str) -> bool:
+        """Whether the engine can recognize ``word`` at all (its dictionary or vocabulary)."""
+        return True
+
     def unknown_words(self, phrases: Sequence[str]) -> list[str]:
         """Words of ``phrases`` the engine cannot recognize (so callers can warn)."""
-        return []
+        return sorted({w for p in phrases for w in words_of(p) if not self.knows(w)})
 
 
 class DictationEngine(ABC):

@@ -8,6 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
+from assistant.intents.grammar import Grammar
 from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, Word, words_of
 from assistant.errors import ModelError, SpeechError
 
@@ -61,17 +62,26 @@ class SphinxEngine(StreamingEngine):
         self._decoder.activate_search(self._decoder.current_search())
         self._open_search = self._decoder.current_search()
         self._grammars: dict[tuple[str, ...], str] = {}
+        self._compiled: dict[str, str] = {}
 
-    def unknown_words(self, phrases: Sequence[str]) -> list[str]:
-        words = {w for p in phrases for w in words_of(p)}
-        return sorted(w for w in words if self._decoder.lookup_word(w) is None)
+    def knows(self, word: str) -> bool:
+        return self._decoder.lookup_word(word) is not None
 
-    def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
+    def recognizer(self, grammar: "Sequence[str] | Grammar | None" = None) -> StreamingRecognizer:
         return SphinxRecognizer(self._decoder, self._search_for(grammar))
 
-    def _search_for(self, grammar: Sequence[str] | None) -> str:
+    def _search_for(self, grammar: "Sequence[str] | Grammar | None") -> str:
         if not grammar:
             return self._open_search
+        if isinstance(grammar, Grammar):
+            if grammar.key not in self._compiled:
+                name = f"templates{len(self._compiled)}"
+                try:
+                    self._decoder.add_jsgf_string(name, grammar.jsgf)
+                except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad grammar
+                    raise SpeechError(f"PocketSphinx rejected the command grammar: {exc}") from None
+                self._compiled[grammar.key] = name
+            return self._compiled[grammar.key]
         key = tuple(sorted({" ".join(words_of(p)) for p in grammar if words_of(p)}))
         if key not in self._grammars:
             missing = self.unknown_words(key)

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from assistant.errors import ModelError, SpeechError
+from assistant.intents.grammar import Grammar
 from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, Word, words_of
 
 log = logging.getLogger(__name__)
@@ -69,18 +70,15 @@ class VoskEngine(StreamingEngine):
             raise ModelError(
                 f"Vosk could not load the model at {model_path} ({exc}); check it with 'earpiece models verify'"
             ) from None
-        self._has_unknown_word = self._knows(UNKNOWN)
+        self._has_unknown_word = self.knows(UNKNOWN)
 
-    def _knows(self, word: str) -> bool:
+    def knows(self, word: str) -> bool:
         return self._model.vosk_model_find_word(word) >= 0
 
-    def unknown_words(self, phrases: Sequence[str]) -> list[str]:
-        words = {w for p in phrases for w in words_of(p)}
-        return sorted(w for w in words if not self._knows(w))
-
-    def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
+    def recognizer(self, grammar: "Sequence[str] | Grammar | None" = None) -> StreamingRecognizer:
         if grammar:
-            phrases = sorted({" ".join(words_of(p)) for p in grammar if words_of(p)})
+            source = grammar.phrases if isinstance(grammar, Grammar) else grammar
+            phrases = sorted({" ".join(words_of(p)) for p in source if words_of(p)})
             missing = self.unknown_words(phrases)
             if missing:
                 raise SpeechError(f"the Vosk model {self.model_path} has no words: {', '.join(missing)}")
