@@ -161,10 +161,15 @@ def _build_pipeline(settings: Settings, bus, start_time: datetime | None):  # ty
     from assistant.speech.loader import load_dictation, load_streaming
     from assistant.speech.voice import Voice
 
-    config_dir = settings.source.parent if settings.source else user_config_path().parent
-    router = Router.for_config_dir(config_dir)
+    from assistant.config import state_dir
+    from assistant.state import FilePersistence, StateStore
+
+    config_path = settings.source or user_config_path()
+    router = Router.for_config_dir(config_path.parent)
     engines = Engines(load_streaming(settings), load_dictation(settings))
-    return Pipeline(settings, engines, router, Voice(settings.voice), bus, start_time)
+    store = StateStore(state_dir(settings))
+    return Pipeline(settings, engines, router, Voice(settings.voice), bus, start_time,
+                    remembered=store.load(), persistence=FilePersistence(store, config_path))
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -39,6 +39,7 @@ class Dialogue:
         self.state = State.IDLE
         self._deadline = 0.0
         self._speaking_until = 0.0
+        self._asleep = False
 
     @property
     def needs_wake_word(self) -> bool:
@@ -63,6 +64,10 @@ class Dialogue:
         """A request finished without speech (e.g. Stop): straight to follow-up or idle."""
         self._after_reply(t)
 
+    def sleep(self) -> None:
+        """After the current reply, skip the follow-up window: only the wake word counts."""
+        self._asleep = True
+
     def interrupt(self, t: float) -> None:
         self._speaking_until = min(self._speaking_until, t)
         self._after_reply(t)
@@ -83,7 +88,10 @@ class Dialogue:
         return self._speaking_until
 
     def _after_reply(self, t: float) -> None:
-        if self._settings.follow_up > 0:
+        if self._asleep:
+            self._asleep = False
+            self._go(State.IDLE, 0.0)
+        elif self._settings.follow_up > 0:
             self._go(State.FOLLOW_UP, t + self._settings.follow_up)
         else:
             self._go(State.IDLE, 0.0)

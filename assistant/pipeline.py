@@ -7,6 +7,7 @@ input seconds consumed, so the same WAV gives the same events at any CPU speed.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,13 +21,16 @@ from assistant.config import Settings
 from assistant.dialogue import Dialogue, State
 from assistant.errors import EarpieceError
 from assistant.events import EventBus
-from assistant.intents.router import IntentMatch, Router
-from assistant.skills.base import Reply, SkillContext, SkillRegistry
+from assistant.intents.grammar import Grammar, build_grammar
+from assistant.intents.router import UNKNOWN, IntentMatch, Router
+from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
 from assistant.skills.clock import ClockSkill
-from assistant.skills.system import SystemSkill, UnknownSkill
-from assistant.speech.engines import DictationEngine, StreamingEngine, StreamingRecognizer, Transcript
+from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
+from assistant.skills.timers import TimerSkill, announcement
+from assistant.speech.engines import DictationEngine, StreamingEngine, StreamingRecognizer, Transcript, words_of
 from assistant.speech.voice import Voice
 from assistant.speech.wake import WakeMatcher
+from assistant.state import Remembered
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +55,60 @@ class Engines:
     """Transcribes finished utterances; None means the streaming result is final."""
 
 
+class _NoPersistence:
+    """For runs that must leave no trace (benchmarks, some tests)."""
+
+    def save_state(self, session: Session) -> None:
+        pass
+
+    def save_name(self, old: str, new: str) -> None:
+        pass
+
+
+AGREEMENT_MIN = 0.5
+"""How closely the grammar's reading must resemble the dictation text to overrule "Unknown"."""
+
+
 class Pipeline:
     def __init__(self, settings: Settings, engines: Engines, router: Router, voice: Voice, bus: EventBus,
-                 start_time: datetime | None = None) -> None:
+                 start_time: datetime | None = None, remembered: Remembered | None = None,
+                 persistence: Persistence | None = None, use_grammar: bool = True) -> None:
         self.settings = settings
         self.engines = engines
         self.router = router
         self.voice = voice
         self.bus = bus
         self.start_time = start_time or datetime.now()
-        self.wake = WakeMatcher(settings.wake.words)
-        self.skills = SkillRegistry([ClockSkill(), SystemSkill()], UnknownSkill())
+        remembered = remembered or Remembered()
+        self.session = Session(
+            name=settings.assistant.name, wake_words=settings.wake.words,
+            volume=remembered.volume if remembered.volume is not None else settings.voice.volume,
+            timers=sorted(remembered.timers, key=lambda timer: timer.due),
+        )
+        self.persistence: Persistence = persistence or _NoPersistence()
+        self.wake = WakeMatcher(self.session.wake_words)
+        self.skills = SkillRegistry([ClockSkill(), SystemSkill(), NameSkill(), TimerSkill()], UnknownSkill())
         self.dialogue = Dialogue(settings.wake)
         self._segmenter = UtteranceSegmenter(
             settings.audio.vad_aggressiveness, settings.audio.end_silence, settings.audio.max_utterance)
         self._recognizer: StreamingRecognizer | None = None
         self._samples = 0
-        self._last_reply = ""
         self._sink: Sink | None = None
-        unknown = engines.streaming.unknown_words(self.wake.phrases)
+        self._grammar = self._build_grammar() if use_grammar else None
+        self.voice.volume = self.session.volume
+
+    def _build_grammar(self) -> Grammar | None:
+        engine = self.engines.streaming
+        unknown = engine.unknown_words(self.session.wake_words)
         if unknown:
-            log.warning("the %s engine does not know the wake word(s) %s; the dictation engine still hears them",
-                        engines.streaming.name, ", ".join(unknown))
+            log.warning("the %s engine's dictionary lacks %s: the wake phrase is left to the dictation engine; "
+                        "a Vosk model with that word, or a different wake word, makes it cheaper to spot",
+                        engine.name, ", ".join(unknown))
+        try:
+            return build_grammar(self.router.intents, self.session.wake_words, engine.knows)
+        except Exception as exc:  # a grammar is an optimisation: without it, dictation still works
+            log.warning("no command grammar for %s: %s", engine.name, exc)
+            return None
 
     @property
     def t(self) -> float:
@@ -109,6 +145,25 @@ class Pipeline:
         transition = self.dialogue.tick(self.t, self._segmenter.in_speech)
         if transition and transition.reason == "played":
             self.bus.emit("speak_end", self.t, interrupted=False)
+        self._announce_due_timers()
+
+    @property
+    def now(self) -> datetime:
+        """Wall-clock time on the audio clock."""
+        return self.start_time + timedelta(seconds=self.t)
+
+    def _announce_due_timers(self) -> None:
+        """Say a due timer as soon as nobody is talking (not over the user, not over a reply)."""
+        timers = self.session.timers
+        if not timers or timers[0].due > self.now or self._segmenter.in_speech:
+            return
+        if self.dialogue.state in (State.SPEAKING, State.THINKING):
+            return
+        timer = timers[0]
+        self.session.timers = timers[1:]
+        self.persistence.save_state(self.session)
+        self.bus.emit("timer", self.t, action="fired", id=timer.id, seconds=timer.seconds)
+        self._speak(announcement(timer))
 
     def _new_recognizer(self) -> StreamingRecognizer | None:
         try:
@@ -153,14 +208,55 @@ class Pipeline:
         if hit is not None:
             self.bus.emit("wake", self.t, word=hit.phrase)
             self.dialogue.woke(self.t)
+            self.session.asleep = False
         command = hit.command if hit is not None else text.strip()
         if not any(ch.isalnum() for ch in command):
             return  # a bare wake word: keep listening for the command
-        self.bus.emit("transcript", self.t, text=command)
         self.dialogue.thinking()
-        intent = self.router.route(command)
+        intent, heard = self._understand(command)
+        self.bus.emit("transcript", self.t, text=heard)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
+        self._respond(intent)
+
+    def _understand(self, command: str) -> tuple[IntentMatch, str]:
+        """Templates first; then the nearest slot-less template; then the command grammar on the audio."""
+        intent = self.router.route(command)
+        if intent.name != UNKNOWN:
+            return intent, command
+        nearest = self.router.nearest(command)
+        if nearest.name != UNKNOWN:
+            log.info("heard %r, taking it as %r", command, nearest.text)
+            return nearest, command
+        if self._grammar is None or self.engines.dictation is None:
+            return intent, command
+        reading = self._grammar_reading()
+        if reading and reading.name != UNKNOWN:
+            agreement = difflib.SequenceMatcher(None, " ".join(words_of(command)), reading.text).ratio()
+            if agreement >= AGREEMENT_MIN:
+                log.info("heard %r; the command grammar read %r (agreement %.2f)", command, reading.text, agreement)
+                return reading, command
+        return intent, command
+
+    def _grammar_reading(self) -> IntentMatch | None:
+        """Decode the utterance again, restricted to what the templates allow."""
+        assert self._grammar is not None
+        try:
+            recognizer = self.engines.streaming.recognizer(self._grammar)
+            for frame in self._segmenter.audio:
+                recognizer.accept(frame)
+            text = recognizer.finish().text
+        except EarpieceError as exc:
+            log.warning("command grammar failed: %s", exc)
+            return None
+        return self.router.route(self.wake.strip(text))
+
+    def _respond(self, intent: IntentMatch) -> None:
+        if intent.name not in ("Confirm", "Deny"):
+            self.session.pending = None
         reply = self._run_skill(intent)
+        if reply.question is not None:
+            self.session.pending = reply.question
+        self._apply_session()
         if reply.stop_speaking and self._sink is not None:
             self._sink.stop()
         if reply.text:
@@ -168,13 +264,17 @@ class Pipeline:
         else:
             self.dialogue.done(self.t)
 
+    def _apply_session(self) -> None:
+        """Skills change the session; the pipeline's parts follow at once."""
+        if self.session.wake_words != self.wake.phrases:
+            self.wake = WakeMatcher(self.session.wake_words)
+            self._grammar = self._build_grammar() if self._grammar is not None else None
+        self.voice.volume = self.session.volume
+        if self.session.asleep:
+            self.dialogue.sleep()
+
     def _run_skill(self, intent: IntentMatch) -> Reply:
-        context = SkillContext(
-            now=self.start_time + timedelta(seconds=self.t),
-            assistant_name=self.settings.assistant.name,
-            last_reply=self._last_reply,
-            examples=self.router.examples,
-        )
+        context = SkillContext(self.now, self.session, self.router.examples, self.persistence)
         try:
             return self.skills.handle(intent, context)
         except Exception as exc:  # a broken skill is an error event, never a dead assistant
@@ -184,7 +284,7 @@ class Pipeline:
 
     def _speak(self, text: str) -> None:
         self.bus.emit("reply", self.t, text=text)
-        self._last_reply = text
+        self.session.last_reply = text
         try:
             pcm = self.voice.render(text)
         except EarpieceError as exc:

@@ -56,3 +56,21 @@ def part_of_day(now: datetime) -> str:
 
 def spoken_date(now: datetime) -> str:
     return f"{now:%A}, the {ordinal(now.day)} of {now:%B}"
+
+
+def spoken_duration(seconds: int) -> str:
+    """ "an hour and a half", "twenty-five minutes", "one minute and thirty seconds"."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours and minutes == 30 and not secs:
+        return "an hour and a half" if hours == 1 else f"{cardinal(hours)} and a half hours"
+    if not hours and minutes == 30 and not secs:
+        return "half an hour"
+    parts = []
+    for amount, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second")):
+        if amount:
+            word = "an" if unit == "hour" and amount == 1 else cardinal(amount)
+            parts.append(f"{word} {unit}{'s' if amount != 1 else ''}")
+    if not parts:
+        return "no time"
+    return " and ".join(parts) if len(parts) <= 2 else f"{parts[0]}, {parts[1]} and {parts[2]}"

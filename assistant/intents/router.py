@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ from assistant.errors import IntentError
 log = logging.getLogger(__name__)
 
 UNKNOWN = "Unknown"
+
+NEAREST_MIN = 0.8
+"""Word-sequence similarity a misheard command needs to count as the nearest template."""
+
+DURATION_UNITS = {"hours": 3600, "minutes": 60, "seconds": 1}
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Router:
             _validate(path, data)
             _merge(merged, data)
         self.intents = Intents.from_dict(merged)
+        self._samples: list[tuple[str, str]] | None = None
 
     @classmethod
     def for_config_dir(cls, config_dir: Path | None, language: str = "en") -> "Router":
@@ -73,9 +80,39 @@ class Router:
         result = recognize(clean, self.intents)
         if result is None:
             return IntentMatch(UNKNOWN, {}, clean)
-        slots = {name: entity.value for name, entity in result.entities.items()}
-        template = getattr(result.intent_sentence, "text", "") if hasattr(result, "intent_sentence") else ""
-        return IntentMatch(result.intent.name, slots, clean, template)
+        slots = _plain_slots(result.intent.name, {name: entity.value for name, entity in result.entities.items()})
+        return IntentMatch(result.intent.name, slots, clean, result.intent_sentence.text or "")
+
+    def nearest(self, text: str, minimum: float = NEAREST_MIN) -> IntentMatch:
+        """The slot-less command closest to ``text`` letter by letter, for mishearings like "repeat not".
+
+        Only intents without slots qualify: a near miss on "twenty five" must not become a guess.
+        """
+        clean = normalize(text)
+        if not clean:
+            return IntentMatch(UNKNOWN, {}, "")
+        best_ratio, best = 0.0, None
+        matcher = difflib.SequenceMatcher(autojunk=False)
+        matcher.set_seq2(clean)
+        for name, sample in self._slotless_samples():
+            matcher.set_seq1(sample)
+            if matcher.real_quick_ratio() > best_ratio and matcher.quick_ratio() > best_ratio:
+                ratio = matcher.ratio()
+                if ratio > best_ratio:
+                    best_ratio, best = ratio, (name, sample)
+        if best is None or best_ratio < minimum:
+            return IntentMatch(UNKNOWN, {}, clean)
+        return IntentMatch(best[0], {}, best[1], f"~{best[1]} ({best_ratio:.2f})")
+
+    def _slotless_samples(self) -> list[tuple[str, str]]:
+        if self._samples is None:
+            self._samples = []
+            for name, sentence in sample_intents(self.intents, max_sentences_per_intent=300, language="en"):
+                clean = normalize(sentence)
+                result = recognize(clean, self.intents)
+                if result is not None and not result.entities and result.intent.name == name:
+                    self._samples.append((name, clean))
+        return self._samples
 
     def intent_names(self) -> list[str]:
         return sorted(self.intents.intents)
@@ -83,9 +120,19 @@ class Router:
     def examples(self, per_intent: int = 1) -> dict[str, list[str]]:
         """Example sentences per intent, generated from the templates (for Help)."""
         out: dict[str, list[str]] = {}
-        for name, sentence in sample_intents(self.intents, max_sentences_per_intent=per_intent):
+        for name, sentence in sample_intents(self.intents, max_sentences_per_intent=per_intent, language="en"):
             out.setdefault(name, []).append(sentence)
         return out
+
+
+def _plain_slots(intent: str, slots: dict[str, Any]) -> dict[str, Any]:
+    """Numbers as ints where whole; a duration's parts summed into ``seconds`` (the contract's slot)."""
+    plain = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in slots.items()}
+    if intent == "SetTimer":
+        total = sum(int(plain.pop(unit, 0)) * factor for unit, factor in DURATION_UNITS.items() if unit != "seconds")
+        total += int(plain.pop("seconds", 0))
+        plain["seconds"] = total
+    return plain
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:

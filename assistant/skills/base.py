@@ -1,4 +1,4 @@
-"""The one interface every skill implements, and the registry that dispatches to them."""
+"""The one interface every skill implements, the session they act on, and the registry."""
 
 from __future__ import annotations
 
@@ -6,26 +6,12 @@ import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 from assistant.intents.router import IntentMatch
+from assistant.state import Timer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SkillContext:
-    now: datetime
-    """Wall-clock time at the moment of the request (audio time based, so file mode is repeatable)."""
-
-    assistant_name: str
-    """What the assistant is called right now."""
-
-    last_reply: str
-    """The last thing said, for Repeat."""
-
-    examples: Callable[[], dict[str, list[str]]]
-    """Example sentences per intent, for Help."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +22,64 @@ class Reply:
     stop_speaking: bool = False
     """Interrupt whatever is playing (Stop)."""
 
-    effects: dict[str, object] = field(default_factory=dict)
-    """Extra facts for events and tests."""
+    question: "Question | None" = None
+    """A yes/no question this reply asks; the next Confirm/Deny answers it."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """What to do on "yes" and on "no"."""
+
+    on_yes: Callable[["SkillContext"], Reply]
+    on_no: Callable[["SkillContext"], Reply]
+
+
+@dataclass
+class Session:
+    """The assistant's situation right now, owned by one pipeline and changed by skills."""
+
+    name: str
+    """What it calls itself."""
+
+    wake_words: tuple[str, ...]
+    """What it answers to."""
+
+    volume: float
+    """Speech volume 0..1."""
+
+    timers: list[Timer] = field(default_factory=list)
+    """Running timers, soonest first."""
+
+    last_reply: str = ""
+    """For Repeat."""
+
+    pending: Question | None = None
+    """An open yes/no question."""
+
+    asleep: bool = False
+    """Set by Sleep: no follow-up window until the wake word."""
+
+
+class Persistence(Protocol):
+    """Where skills save what must survive a restart."""
+
+    def save_state(self, session: Session) -> None: ...
+    def save_name(self, old: str, new: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SkillContext:
+    now: datetime
+    """Wall-clock time of the request (audio-time based, so file mode is repeatable)."""
+
+    session: Session
+    """The assistant's state, which skills may change."""
+
+    examples: Callable[[], dict[str, list[str]]]
+    """Example sentences per intent, for Help."""
+
+    persistence: Persistence
+    """Saves state and the name."""
 
 
 class Skill(ABC):
@@ -57,5 +99,4 @@ class SkillRegistry:
         self._fallback = fallback
 
     def handle(self, intent: IntentMatch, context: SkillContext) -> Reply:
-        skill = self._by_intent.get(intent.name, self._fallback)
-        return skill.handle(intent, context)
+        return self._by_intent.get(intent.name, self._fallback).handle(intent, context)

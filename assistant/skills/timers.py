@@ -1,0 +1,37 @@
+"""SetTimer and CancelTimer; the pipeline announces timers when they are due."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from assistant.intents.numbers import cardinal, spoken_duration
+from assistant.intents.router import IntentMatch
+from assistant.skills.base import Reply, Skill, SkillContext
+from assistant.state import Timer
+
+MAX_SECONDS = 24 * 3600
+
+
+class TimerSkill(Skill):
+    intents = frozenset({"SetTimer", "CancelTimer"})
+
+    def handle(self, intent: IntentMatch, context: SkillContext) -> Reply:
+        session = context.session
+        if intent.name == "SetTimer":
+            seconds = int(intent.slots.get("seconds", 0))
+            if not 0 < seconds <= MAX_SECONDS:
+                return Reply("I can set timers from one second up to a day.")
+            timer = Timer(max((t.id for t in session.timers), default=0) + 1, seconds, context.now + timedelta(seconds=seconds))
+            session.timers = sorted([*session.timers, timer], key=lambda t: t.due)
+            context.persistence.save_state(session)
+            return Reply(f"Timer set for {spoken_duration(seconds)}.")
+        count = len(session.timers)
+        if not count:
+            return Reply("There's no timer running.")
+        session.timers = []
+        context.persistence.save_state(session)
+        return Reply("Timer cancelled." if count == 1 else f"I cancelled all {cardinal(count)} timers.")
+
+
+def announcement(timer: Timer) -> str:
+    return f"Your {spoken_duration(timer.seconds)} timer is done."

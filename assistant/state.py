@@ -1,0 +1,123 @@
+"""What the assistant remembers between runs: volume, timers, and its name.
+
+State lives in one JSON file in the state dir, written atomically (temp file, fsync,
+rename) so a crash or power loss leaves the old or the new state, never half of one.
+The name goes into the user's config file too, keeping their comments (tomlkit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from assistant.config import default_config_text
+from assistant.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: int
+    """Increasing number, so timers are told apart."""
+
+    seconds: int
+    """The duration asked for."""
+
+    due: datetime
+    """Wall-clock time when it goes off."""
+
+
+@dataclass
+class Remembered:
+    volume: float | None = None
+    """Speech volume chosen by voice; None keeps the config's."""
+
+    timers: list[Timer] = field(default_factory=list)
+    """Running timers."""
+
+
+class StateStore:
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "state.json"
+
+    def load(self) -> Remembered:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return Remembered()
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable state file %s: %s", self.path, exc)
+            return Remembered()
+        timers = []
+        for item in raw.get("timers", []):
+            try:
+                timers.append(Timer(int(item["id"]), int(item["seconds"]), datetime.fromisoformat(item["due"])))
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignoring a malformed timer in %s: %r", self.path, item)
+        volume = raw.get("volume")
+        return Remembered(float(volume) if isinstance(volume, (int, float)) else None, timers)
+
+    def save(self, state: Remembered) -> None:
+        data: dict[str, Any] = {
+            "volume": state.volume,
+            "timers": [dict(asdict(t), due=t.due.isoformat()) for t in state.timers],
+        }
+        write_atomically(self.path, json.dumps(data, indent=1))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def persist_name(config_path: Path, old_name: str, new_name: str) -> None:
+    """Set [assistant].name and swap the old name for the new one in [wake].words, keeping comments."""
+    try:
+        text = config_path.read_text(encoding="utf-8") if config_path.exists() else default_config_text()
+        document = tomlkit.parse(text)
+    except (OSError, tomlkit.exceptions.ParseError) as exc:
+        raise ConfigError(f"{config_path}: cannot update the name: {exc}") from None
+    assistant = document.setdefault("assistant", tomlkit.table())
+    assistant["name"] = new_name
+    wake = document.setdefault("wake", tomlkit.table())
+    words = [str(w) for w in wake.get("words", [old_name.casefold()])]
+    new_word = new_name.casefold()
+    replaced = [new_word if w.casefold() == old_name.casefold() else w for w in words]
+    if new_word not in replaced:
+        replaced.insert(0, new_word)
+    array = tomlkit.array()
+    array.extend(dict.fromkeys(replaced))
+    wake["words"] = array
+    write_atomically(config_path, tomlkit.dumps(document))
+
+
+class FilePersistence:
+    """Saves volume and timers to the state file, and a new name to the config file."""
+
+    def __init__(self, store: StateStore, config_path: Path) -> None:
+        self.store = store
+        self.config_path = config_path
+
+    def save_state(self, session: Any) -> None:
+        self.store.save(Remembered(session.volume, list(session.timers)))
+
+    def save_name(self, old: str, new: str) -> None:
+        persist_name(self.config_path, old, new)
