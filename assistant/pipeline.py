@@ -199,7 +199,7 @@ class Pipeline:
     def _final_text(self, audio: np.ndarray, streamed: Transcript) -> Transcript:
         if self.engines.dictation is None:
             return streamed
-        return self.engines.dictation.transcribe(audio, prompt=self.wake.prompt())
+        return self.engines.dictation.transcribe(audio, prompt=self.wake.prompt(self.session.name))
 
     def _handle_text(self, text: str) -> None:
         hit = self.wake.match(text)
@@ -219,7 +219,7 @@ class Pipeline:
         self._respond(intent)
 
     def _understand(self, command: str) -> tuple[IntentMatch, str]:
-        """Templates first; then the nearest slot-less template; then the command grammar on the audio."""
+        """Templates first; then the nearest template sentence; then the command grammar on the audio."""
         intent = self.router.route(command)
         if intent.name != UNKNOWN:
             return intent, command
@@ -230,7 +230,8 @@ class Pipeline:
         if self._grammar is None or self.engines.dictation is None:
             return intent, command
         reading = self._grammar_reading()
-        if reading and reading.name != UNKNOWN:
+        # Only slot-less readings: a number the dictation engine did not hear is never guessed.
+        if reading and reading.name != UNKNOWN and not reading.slots:
             agreement = difflib.SequenceMatcher(None, " ".join(words_of(command)), reading.text).ratio()
             if agreement >= AGREEMENT_MIN:
                 log.info("heard %r; the command grammar read %r (agreement %.2f)", command, reading.text, agreement)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -12,13 +13,20 @@ from typing import Any, Iterable
 
 import yaml
 from hassil import Intents, recognize
-from hassil.sample import sample_intents
+from hassil.intents import RangeSlotList
+from hassil.sample import sample_intents, sample_sentence
 
 from assistant.errors import IntentError
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = "Unknown"
+
+NEAREST_SAMPLES = 400
+"""Sentences sampled per template for ``nearest`` (optional words multiply quickly)."""
+
+NUMBER = "n"
+"""Stands for any number when comparing sentence shapes."""
 
 NEAREST_MIN = 0.8
 """Word-sequence similarity a misheard command needs to count as the nearest template."""
@@ -63,6 +71,7 @@ class Router:
             _merge(merged, data)
         self.intents = Intents.from_dict(merged)
         self._samples: list[tuple[str, str]] | None = None
+        """Lazily built (shape, sentence) pairs for ``nearest``."""
 
     @classmethod
     def for_config_dir(cls, config_dir: Path | None, language: str = "en") -> "Router":
@@ -84,34 +93,50 @@ class Router:
         return IntentMatch(result.intent.name, slots, clean, result.intent_sentence.text or "")
 
     def nearest(self, text: str, minimum: float = NEAREST_MIN) -> IntentMatch:
-        """The slot-less command closest to ``text`` letter by letter, for mishearings like "repeat not".
+        """The template sentence closest to ``text`` letter by letter, for mishearings like
+        "repeat not" or "Santa timer for 10 seconds".
 
-        Only intents without slots qualify: a near miss on "twenty five" must not become a guess.
+        Numbers are set aside before comparing and put back into the chosen sentence, so a
+        near miss can fix the words around a number but never invents the number itself.
         """
         clean = normalize(text)
+        numbers = re.findall(r"\d+", clean)
+        shape = re.sub(r"\d+", NUMBER, clean)
         if not clean:
             return IntentMatch(UNKNOWN, {}, "")
         best_ratio, best = 0.0, None
         matcher = difflib.SequenceMatcher(autojunk=False)
-        matcher.set_seq2(clean)
-        for name, sample in self._slotless_samples():
-            matcher.set_seq1(sample)
+        matcher.set_seq2(shape)
+        for sample_shape, sample in self._sample_shapes():
+            if sample_shape.split().count(NUMBER) != len(numbers):
+                continue
+            matcher.set_seq1(sample_shape)
             if matcher.real_quick_ratio() > best_ratio and matcher.quick_ratio() > best_ratio:
                 ratio = matcher.ratio()
                 if ratio > best_ratio:
-                    best_ratio, best = ratio, (name, sample)
+                    best_ratio, best = ratio, sample
         if best is None or best_ratio < minimum:
             return IntentMatch(UNKNOWN, {}, clean)
-        return IntentMatch(best[0], {}, best[1], f"~{best[1]} ({best_ratio:.2f})")
+        pieces = iter(numbers)
+        repaired = re.sub(r"\{[^}]+\}", lambda _m: next(pieces), best)
+        match = self.route(repaired)
+        return IntentMatch(match.name, match.slots, match.text, f"~{best} ({best_ratio:.2f})")
 
-    def _slotless_samples(self) -> list[tuple[str, str]]:
+    def _sample_shapes(self) -> list[tuple[str, str]]:
+        """(shape with NUMBER for each number, sentence with {slot} placeholders) for every template."""
         if self._samples is None:
-            self._samples = []
-            for name, sentence in sample_intents(self.intents, max_sentences_per_intent=300, language="en"):
-                clean = normalize(sentence)
-                result = recognize(clean, self.intents)
-                if result is not None and not result.entities and result.intent.name == name:
-                    self._samples.append((name, clean))
+            shapes: dict[str, str] = {}
+            for intent in self.intents.intents.values():
+                for block in intent.data:
+                    for sentence in block.sentences:
+                        samples = sample_sentence(sentence, self.intents.slot_lists, self.intents.expansion_rules,
+                                                  expand_ranges=False)
+                        for sample in itertools.islice(samples, NEAREST_SAMPLES):
+                            if any(not isinstance(self.intents.slot_lists.get(n), RangeSlotList)
+                                   for n in re.findall(r"\{([^}]+)\}", sample)):
+                                continue  # wildcards and text lists cannot be repaired from a shape
+                            shapes.setdefault(normalize(re.sub(r"\{[^}]+\}", NUMBER, sample)), sample)
+            self._samples = [(shape, sample) for shape, sample in shapes.items()]
         return self._samples
 
     def intent_names(self) -> list[str]:

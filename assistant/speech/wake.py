@@ -43,9 +43,14 @@ class WakeMatcher:
         hit = self.match(text)
         return hit.command if hit else text.strip()
 
-    def prompt(self) -> str:
-        """A hint for the dictation engine so it writes the names as configured."""
-        return " ".join(f"{p.title()}," for p in self.phrases)
+    def prompt(self, name: str) -> str:
+        """A hint for the dictation engine so it writes the name as configured.
+
+        One natural sentence with the assistant's own name works best with Whisper; a list of
+        several phrases made tiny.en hear "Ada" as "Hey" (measured while building this).
+        """
+        spoken = name if name.casefold() in self.phrases else (self.phrases[0].title() if self.phrases else name)
+        return f"{spoken}, what time is it?"
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
