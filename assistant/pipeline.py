@@ -16,7 +16,7 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
-from assistant.audio.vad import UtteranceSegmenter
+from assistant.audio.vad import FRAME_SECONDS, UtteranceSegmenter
 from assistant.config import Settings
 from assistant.dialogue import Dialogue, State
 from assistant.errors import EarpieceError
@@ -65,7 +65,10 @@ class _NoPersistence:
         pass
 
 
-AGREEMENT_MIN = 0.5
+EARLY_PAUSE = 0.16
+"""Seconds of pause after which a complete command ends the utterance without waiting for end_silence."""
+
+AGREEMENT_MIN = 0.7
 """How closely the grammar's reading must resemble the dictation text to overrule "Unknown"."""
 
 
@@ -96,6 +99,8 @@ class Pipeline:
         self._sink: Sink | None = None
         self._grammar = self._build_grammar() if use_grammar else None
         self.voice.volume = self.session.volume
+        self._early: tuple[int, Transcript] | None = None
+        self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
 
     def _build_grammar(self) -> Grammar | None:
         engine = self.engines.streaming
@@ -136,11 +141,15 @@ class Pipeline:
         else:
             update = self._segmenter.push(frame)
             if update.started:
+                self._early = None
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer()
             if self._recognizer is not None:
                 for piece in update.frames:
                     self._feed(piece)
+            if not update.ended and self._segmenter.silent_frames == self._early_frames and self._complete_so_far():
+                self._segmenter.force_end()
+                update.ended = True
             self._finish_utterance(update.ended)
         transition = self.dialogue.tick(self.t, self._segmenter.in_speech)
         if transition and transition.reason == "played":
@@ -199,7 +208,35 @@ class Pipeline:
     def _final_text(self, audio: np.ndarray, streamed: Transcript) -> Transcript:
         if self.engines.dictation is None:
             return streamed
+        if self._early is not None and self._early[0] == len(audio):
+            return self._early[1]  # the early look already read exactly this audio
+        return self._transcribe(audio)
+
+    def _transcribe(self, audio: np.ndarray) -> Transcript:
+        assert self.engines.dictation is not None
         return self.engines.dictation.transcribe(audio, prompt=self.wake.prompt(self.session.name))
+
+    def _complete_so_far(self) -> bool:
+        """After a short pause, is what was said already a whole command (or a bare wake word)?
+
+        If so the utterance ends now instead of after the full end_silence: replies come sooner,
+        and a pause inside an unfinished command ("set a timer for... ten minutes") still waits.
+        """
+        if self.engines.dictation is None:
+            return False
+        audio = self._segmenter.utterance()
+        try:
+            transcript = self._transcribe(audio)
+        except Exception:  # the final read will report it
+            return False
+        self._early = (len(audio), transcript)
+        hit = self.wake.match(transcript.text)
+        if hit is None and self.dialogue.needs_wake_word:
+            return False
+        command = hit.command if hit is not None else transcript.text
+        if not any(ch.isalnum() for ch in command):
+            return hit is not None
+        return self.router.route(command).name != UNKNOWN or self.router.nearest(command).name != UNKNOWN
 
     def _handle_text(self, text: str) -> None:
         hit = self.wake.match(text)

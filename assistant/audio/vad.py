@@ -91,5 +91,10 @@ class UtteranceSegmenter:
         return np.concatenate(self.audio) if self.audio else np.zeros(0, np.int16)
 
     @property
-    def trailing_silence(self) -> float:
-        return self._silent_run * FRAME_SECONDS
+    def silent_frames(self) -> int:
+        """Unvoiced frames since the last voiced one in the current utterance."""
+        return self._silent_run if self.in_speech else 0
+
+    def force_end(self) -> None:
+        """End the current utterance now (the caller knows it is complete)."""
+        self.in_speech = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import logging
 import re
@@ -17,6 +18,7 @@ from hassil.intents import RangeSlotList
 from hassil.sample import sample_intents, sample_sentence
 
 from assistant.errors import IntentError
+from assistant.intents.numbers import cardinal
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class Router:
         Numbers are set aside before comparing and put back into the chosen sentence, so a
         near miss can fix the words around a number but never invents the number itself.
         """
-        clean = normalize(text)
+        clean = digits_for_number_words(normalize(text))
         numbers = re.findall(r"\d+", clean)
         shape = re.sub(r"\d+", NUMBER, clean)
         if not clean:
@@ -148,6 +150,25 @@ class Router:
         for name, sentence in sample_intents(self.intents, max_sentences_per_intent=per_intent, language="en"):
             out.setdefault(name, []).append(sentence)
         return out
+
+
+def digits_for_number_words(text: str) -> str:
+    """ "one hour and fifteen minutes" -> "1 hour and 15 minutes", so shapes compare alike."""
+    return _NUMBER_WORDS.sub(lambda m: str(_number_values()[m.group(0)]), text)
+
+
+@functools.lru_cache(maxsize=1)
+def _number_values() -> dict[str, int]:
+    values: dict[str, int] = {}
+    for n in range(100, -1, -1):
+        words = " ".join(re.findall(r"[a-z]+", cardinal(n)))
+        values[words] = n
+    return values
+
+
+_NUMBER_WORDS = re.compile(
+    r"\b(?:" + "|".join(sorted((re.escape(w) for w in _number_values()), key=len, reverse=True)) + r")\b"
+)
 
 
 def _plain_slots(intent: str, slots: dict[str, Any]) -> dict[str, Any]:
