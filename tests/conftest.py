@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 import pytest
 
@@ -19,6 +22,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from speech import SHARED_SPEECH, SpeechMaker  # noqa: E402
 from vheadset import VirtualHeadset  # noqa: E402
+
+from assistant.audio.wavio import WavSink, WavSource, read_wav  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.events import EventBus, EventLog  # noqa: E402
+from assistant.intents.router import Router  # noqa: E402
+from assistant.pipeline import Engines, Pipeline  # noqa: E402
+from assistant.speech.voice import Voice as Tts  # noqa: E402
 
 _headset: VirtualHeadset | None = None
 
@@ -125,3 +135,34 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
 @pytest.fixture()
 def events_of() -> Iterator[Any]:
     yield read_events
+
+
+START = datetime(2026, 11, 25, 15, 10)
+
+
+@pytest.fixture(scope="session")
+def router() -> Router:
+    return Router.for_config_dir(None)
+
+
+@pytest.fixture(scope="session")
+def tts() -> Tts:
+    return Tts(Settings().voice)
+
+
+@pytest.fixture()
+def run_file(sphinx, whisper, router, tts, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Runs the real pipeline on an audio array; returns (events as dicts, reply audio)."""
+
+    def run(audio: np.ndarray, settings: Settings = Settings()) -> tuple[list[dict[str, Any]], np.ndarray]:
+        wav = SpeechMaker(tmp_path).write(audio, "in.wav")
+        log = EventLog()
+        bus = EventBus()
+        bus.subscribe(log)
+        pipeline = Pipeline(settings, Engines(sphinx, whisper), router, tts, bus, START)
+        pipeline.run(WavSource(wav), WavSink(tmp_path / "out.wav"))
+        return [e.to_dict() for e in log.events], read_wav(tmp_path / "out.wav")
+
+    return run
+
+

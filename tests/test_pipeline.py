@@ -12,42 +12,10 @@ import pytest
 from conftest import read_events
 from speech import VOICES, Voice
 
-from assistant.audio.wavio import WavSink, WavSource, read_wav
+from assistant.audio.wavio import read_wav
 from assistant.config import Settings
-from assistant.events import EventBus, EventLog
-from assistant.intents.router import Router
-from assistant.pipeline import Engines, Pipeline
-from assistant.speech.voice import Voice as Tts
 
 START = datetime(2026, 11, 25, 15, 10)
-
-
-@pytest.fixture(scope="module")
-def router() -> Router:
-    return Router.for_config_dir(None)
-
-
-@pytest.fixture(scope="module")
-def tts() -> Tts:
-    return Tts(Settings().voice)
-
-
-@pytest.fixture()
-def run_file(sphinx, whisper, router, tts, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Runs the real pipeline on an audio array; returns (events as dicts, reply audio)."""
-
-    def run(audio: np.ndarray, settings: Settings = Settings()) -> tuple[list[dict[str, Any]], np.ndarray]:
-        from speech import SpeechMaker
-
-        wav = SpeechMaker(tmp_path).write(audio, "in.wav")
-        log = EventLog()
-        bus = EventBus()
-        bus.subscribe(log)
-        pipeline = Pipeline(settings, Engines(sphinx, whisper), router, tts, bus, START)
-        pipeline.run(WavSource(wav), WavSink(tmp_path / "out.wav"))
-        return [e.to_dict() for e in log.events], read_wav(tmp_path / "out.wav")
-
-    return run
 
 
 def of(events: list[dict[str, Any]], type_: str, field: str | None = None) -> list[Any]:

@@ -46,11 +46,12 @@ class WakeMatcher:
     def prompt(self, name: str) -> str:
         """A hint for the dictation engine so it writes the name as configured.
 
-        One natural sentence with the assistant's own name works best with Whisper; a list of
-        several phrases made tiny.en hear "Ada" as "Hey" (measured while building this).
+        Just the assistant's own name: a list of several phrases made tiny.en hear "Ada" as
+        "Hey", and a whole example command was sometimes echoed back as what was said
+        (both measured while building this).
         """
         spoken = name if name.casefold() in self.phrases else (self.phrases[0].title() if self.phrases else name)
-        return f"{spoken}, what time is it?"
+        return f"{spoken},"
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:

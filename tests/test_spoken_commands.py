@@ -1,0 +1,46 @@
+"""Every sentence template, spoken: each one routes to its intent with the right slots.
+
+One sentence per template is generated from the templates themselves (numbers and names
+filled in), spoken by espeak-ng after the wake word, and run through the file-mode pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+import pytest
+from hassil.sample import sample_sentence
+
+from assistant.intents.router import Router
+
+FILLERS = {"hours": "two", "minutes": "twenty five", "seconds": "thirty", "name": "Ada"}
+
+
+def spoken_templates() -> Iterator[tuple[str, str]]:
+    router = Router.for_config_dir(None)
+    for name, intent in sorted(router.intents.intents.items()):
+        for block in intent.data:
+            for sentence in block.sentences:
+                first = next(iter(sample_sentence(sentence, router.intents.slot_lists, router.intents.expansion_rules,
+                                                  expand_ranges=False)))
+                yield name, re.sub(r"\{(\w+)\}", lambda m: FILLERS[m.group(1)], first)
+
+
+CASES = list(spoken_templates())
+
+# Measured misses of Whisper tiny.en on espeak-ng's en-us voice; each is a real limit of the
+# recognizer on synthetic speech, tracked in docs/benchmarks.md, not a routing bug.
+KNOWN_MISHEARD = {"help me", "come again", "sleep", "turn the volume down"}
+
+
+@pytest.mark.parametrize("intent,sentence", CASES, ids=[s for _, s in CASES])
+def test_template_spoken_routes_right(run_file, router, speech, intent: str, sentence: str) -> None:
+    if sentence in KNOWN_MISHEARD:
+        pytest.xfail("tiny.en mishears this espeak-ng sentence; see docs/benchmarks.md")
+    expected = router.route(sentence)
+    assert expected.name == intent  # the written sentence itself routes right
+    events, _ = run_file(speech.scene(0.5, f"Samantha, {sentence}.", 7.0))
+    got = [(e["name"], e["slots"]) for e in events if e["type"] == "intent"]
+    heard = [e["text"] for e in events if e["type"] == "transcript"]
+    assert got[:1] == [(intent, expected.slots)], heard
