@@ -100,6 +100,27 @@ def _parser() -> argparse.ArgumentParser:
     csub.add_parser("show", parents=[common], help="print the effective config (secrets masked)").set_defaults(handler=cmd_config_show)
     csub.add_parser("path", parents=[common], help="print where the config is read from").set_defaults(handler=cmd_config_path)
 
+    daemon = sub.add_parser("daemon", parents=[common], help="run in the background: start, stop, status, restart")
+    dsub = daemon.add_subparsers(metavar="ACTION", required=True)
+    dstart = dsub.add_parser("start", parents=[common], help="start the daemon (detached unless --foreground)")
+    dstart.add_argument("--foreground", action="store_true", help="stay attached (for systemd)")
+    dstart.set_defaults(handler=cmd_daemon_start)
+    dsub.add_parser("stop", parents=[common], help="stop it gracefully").set_defaults(handler=cmd_daemon_stop)
+    dsub.add_parser("status", parents=[common], help="state, devices, model, uptime, last error (exit 3 when not running)").set_defaults(handler=cmd_daemon_status)
+    dsub.add_parser("restart", parents=[common], help="stop, then start").set_defaults(handler=cmd_daemon_restart)
+
+    service = sub.add_parser("service", parents=[common], help="systemd user unit")
+    ssub = service.add_subparsers(metavar="ACTION", required=True)
+    ssub.add_parser("install", parents=[common], help="write and enable the user unit").set_defaults(handler=cmd_service_install)
+    ssub.add_parser("uninstall", parents=[common], help="disable and remove it").set_defaults(handler=cmd_service_uninstall)
+
+    monitor = sub.add_parser("monitor", parents=[common], help="follow the running daemon's events")
+    monitor.add_argument("--json", action="store_true", help="raw JSON lines")
+    monitor.set_defaults(handler=cmd_monitor)
+    for name, text in (("mute", "turn the daemon's microphone off"), ("unmute", "turn it back on"),
+                       ("reload", "re-read the config (a broken one is refused and the old one kept)")):
+        sub.add_parser(name, parents=[common], help=text).set_defaults(handler=cmd_control, control=name)
+
     intents = sub.add_parser("intents", parents=[common], help="inspect intent routing")
     isub = intents.add_subparsers(metavar="ACTION", required=True)
     itest = isub.add_parser("test", parents=[common], help="show what a sentence routes to")
@@ -146,30 +167,16 @@ def _open_ends(settings: Settings, input_path: str | None, output_path: str | No
 
     if input_path:
         return WavSource(input_path), WavSink(output_path)
-    from assistant.audio.capture import MicSource
-    from assistant.audio.devices import find_device
-    from assistant.audio.playback import SpeakerSink
+    from assistant.app import open_live_ends
 
-    mic = find_device(settings.audio.input_device, "input")
-    speaker = find_device(settings.audio.output_device, "output")
-    return MicSource(mic), SpeakerSink(speaker)
+    ends = open_live_ends(settings)
+    return ends.source, ends.sink
 
 
 def _build_pipeline(settings: Settings, bus, start_time: datetime | None):  # type: ignore[no-untyped-def]
-    from assistant.intents.router import Router
-    from assistant.pipeline import Engines, Pipeline
-    from assistant.speech.loader import load_dictation, load_streaming
-    from assistant.speech.voice import Voice
+    from assistant.app import build_pipeline
 
-    from assistant.config import state_dir
-    from assistant.state import FilePersistence, StateStore
-
-    config_path = settings.source or user_config_path()
-    router = Router.for_config_dir(config_path.parent)
-    engines = Engines(load_streaming(settings), load_dictation(settings))
-    store = StateStore(state_dir(settings))
-    return Pipeline(settings, engines, router, Voice(settings.voice), bus, start_time,
-                    remembered=store.load(), persistence=FilePersistence(store, config_path))
+    return build_pipeline(settings, bus, start_time)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -390,4 +397,166 @@ def cmd_intents_test(args: argparse.Namespace) -> int:
     router = Router.for_config_dir(config_dir)
     match = router.route(" ".join(args.sentence))
     print(json.dumps({"intent": match.name, "slots": match.slots, "text": match.text, "template": match.template}, ensure_ascii=False))
+    return 0
+
+
+# --- daemon ----------------------------------------------------------------------------------------
+
+LOG_ROTATE_BYTES = 5 * 1024 * 1024
+
+
+def cmd_daemon_start(args: argparse.Namespace) -> int:
+    import subprocess
+    import time
+
+    from assistant.daemon import client
+    from assistant.daemon.paths import daemon_paths
+
+    paths = daemon_paths().ensure()
+    if args.foreground:
+        from assistant.daemon.runner import run_daemon
+
+        return run_daemon(args.config, paths)
+    try:
+        status = client.request(paths, "status", timeout=3)
+        print(f"the earpiece daemon is already running (pid {status.get('pid')})")
+        return 0
+    except client.NotRunning:
+        pass
+    paths.log.parent.mkdir(parents=True, exist_ok=True)
+    if paths.log.exists() and paths.log.stat().st_size > LOG_ROTATE_BYTES:
+        paths.log.replace(paths.log.with_suffix(".log.1"))
+    command = [sys.executable, "-m", "assistant"]
+    if args.config:
+        command += ["--config", str(Path(args.config).resolve())]
+    command += ["daemon", "start", "--foreground"] + ["-v"] * max(1, args.verbose)
+    with open(paths.log, "a") as log_file:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                                start_new_session=True, cwd="/")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            lines = [line for line in paths.log.read_text(errors="replace").splitlines() if line.startswith("earpiece: ")]
+            reason = lines[-1].removeprefix("earpiece: ") if lines else f"see {paths.log}"
+            if proc.returncode == 0:
+                print(reason)
+                return 0
+            raise EarpieceError(f"the daemon did not start: {reason}")
+        try:
+            status = client.request(paths, "status", timeout=3)
+            print(f"earpiece daemon started (pid {status.get('pid')}); log: {paths.log}")
+            return 0
+        except client.NotRunning:
+            time.sleep(0.1)
+    raise EarpieceError(f"the daemon did not answer within 120 s; see {paths.log}")
+
+
+def cmd_daemon_stop(args: argparse.Namespace) -> int:
+    import time
+
+    from assistant.daemon import client
+    from assistant.daemon.paths import daemon_paths
+
+    paths = daemon_paths()
+    pid = _pid_from_file(paths.pid)
+    try:
+        client.request(paths, "stop")
+    except client.NotRunning:
+        print("the earpiece daemon is not running")
+        return 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not paths.socket.exists() and not _alive(pid):
+            print("earpiece daemon stopped")
+            return 0
+        time.sleep(0.05)
+    raise EarpieceError(f"the daemon (pid {pid}) did not stop within 30 s")
+
+
+def _pid_from_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def cmd_daemon_status(args: argparse.Namespace) -> int:
+    from assistant.daemon import client
+    from assistant.daemon.paths import daemon_paths
+
+    try:
+        status = client.request(daemon_paths(), "status", timeout=5)
+    except client.NotRunning:
+        print("earpiece daemon: not running")
+        return 3
+    print(f"earpiece daemon: running (pid {status.get('pid')})")
+    for key in ("state", "name", "input", "output", "engine", "model", "uptime", "last_error"):
+        value = status.get(key, "")
+        if key == "uptime":
+            value = f"{value} s"
+        print(f"  {key.replace('_', ' ')}: {value if value != '' else '-'}")
+    return 0
+
+
+def cmd_daemon_restart(args: argparse.Namespace) -> int:
+    cmd_daemon_stop(args)
+    args.foreground = False
+    return cmd_daemon_start(args)
+
+
+def cmd_service_install(args: argparse.Namespace) -> int:
+    from assistant.daemon import service
+
+    print("\n".join(service.install(args.config)))
+    return 0
+
+
+def cmd_service_uninstall(args: argparse.Namespace) -> int:
+    from assistant.daemon import service
+
+    print("\n".join(service.uninstall()))
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from assistant.daemon import client
+    from assistant.daemon.paths import daemon_paths
+
+    try:
+        for event in client.events(daemon_paths()):
+            if args.json:
+                print(json.dumps(event, ensure_ascii=False), flush=True)
+            else:
+                fields = "  ".join(f"{k}={v}" for k, v in event.items() if k not in ("type", "t"))
+                print(f"{event.get('t', 0):9.2f}  {event.get('type', '?'):12} {fields}", flush=True)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    from assistant.daemon import client
+    from assistant.daemon.paths import daemon_paths
+
+    response = client.request(daemon_paths(), args.control)
+    if not response.get("ok"):
+        raise EarpieceError(response.get("error", f"{args.control} failed"))
+    done = {"mute": "microphone muted", "unmute": "microphone on", "reload": f"reloaded {response.get('reloaded', '')}"}
+    print(done[args.control])
     return 0

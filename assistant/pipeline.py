@@ -121,17 +121,43 @@ class Pipeline:
 
     def run(self, source: Source, sink: Sink) -> None:
         """Consume the source to its end (file) or until interrupted (live)."""
-        self._sink = sink
-        self.bus.emit("listening", self.t)
+        self.start(sink)
         try:
             for frame in source.frames():
-                self._samples += FRAME_SAMPLES
-                self.process(frame)
-            self._finish_utterance(self._segmenter.flush().ended)
-            self._drain_speech()
+                self.feed(frame)
+            self.finish()
         finally:
             source.close()
             sink.close(self.t)
+
+    def start(self, sink: Sink, samples: int = 0) -> None:
+        """Begin at audio offset ``samples`` (a reloaded pipeline continues its predecessor's clock)."""
+        self._sink = sink
+        self._samples = samples
+        self.bus.emit("listening", self.t)
+
+    def attach(self, sink: Sink) -> None:
+        """Send replies to another sink from now on (the daemon's headset came back)."""
+        self._sink = sink
+
+    def feed(self, frame: np.ndarray) -> None:
+        """One 20 ms frame of input: the audio clock advances, then the frame is processed."""
+        self._samples += FRAME_SAMPLES
+        self.process(frame)
+
+    def finish(self) -> None:
+        """End of input: finish the utterance in progress and let the last reply end."""
+        self._finish_utterance(self._segmenter.flush().ended)
+        self._drain_speech()
+
+    def say(self, text: str) -> None:
+        """Speak ``text`` now (the daemon's "say" command); an announcement invites no follow-up."""
+        self.dialogue.sleep()
+        self._speak(text)
+
+    @property
+    def samples(self) -> int:
+        return self._samples
 
     def process(self, frame: np.ndarray) -> None:
         """One 20 ms frame through VAD, recognition and the dialogue timers."""
@@ -172,7 +198,7 @@ class Pipeline:
         self.session.timers = timers[1:]
         self.persistence.save_state(self.session)
         self.bus.emit("timer", self.t, action="fired", id=timer.id, seconds=timer.seconds)
-        self._speak(announcement(timer))
+        self.say(announcement(timer))
 
     def _new_recognizer(self) -> StreamingRecognizer | None:
         try:

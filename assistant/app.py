@@ -1,0 +1,55 @@
+"""Assembling the assistant from settings: the one place that wires engines, router, voice and state.
+
+The CLI's file and live modes and the daemon all build their pipeline here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from assistant.config import Settings, state_dir, user_config_path
+from assistant.events import EventBus
+from assistant.intents.router import Router
+from assistant.pipeline import Engines, Pipeline, Sink, Source
+from assistant.speech.loader import load_dictation, load_streaming
+from assistant.speech.voice import Voice
+from assistant.state import FilePersistence, StateStore
+
+
+def load_engines(settings: Settings) -> Engines:
+    return Engines(load_streaming(settings), load_dictation(settings))
+
+
+def build_pipeline(settings: Settings, bus: EventBus, start_time: datetime | None = None,
+                   engines: Engines | None = None) -> Pipeline:
+    config_path = settings.source or user_config_path()
+    router = Router.for_config_dir(config_path.parent)
+    store = StateStore(state_dir(settings))
+    return Pipeline(settings, engines or load_engines(settings), router, Voice(settings.voice), bus, start_time,
+                    remembered=store.load(), persistence=FilePersistence(store, config_path))
+
+
+@dataclass(frozen=True)
+class LiveEnds:
+    source: Source
+    sink: Sink
+    input_name: str
+    output_name: str
+
+
+def open_live_ends(settings: Settings) -> LiveEnds:
+    """The configured headset (or the defaults), with clear errors for missing devices."""
+    from assistant.audio.capture import MicSource
+    from assistant.audio.devices import find_device
+    from assistant.audio.playback import SpeakerSink
+
+    mic = find_device(settings.audio.input_device, "input")
+    speaker = find_device(settings.audio.output_device, "output")
+    source = MicSource(mic)
+    try:
+        sink = SpeakerSink(speaker)
+    except Exception:
+        source.close()
+        raise
+    return LiveEnds(source, sink, mic.name, speaker.name)

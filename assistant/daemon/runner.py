@@ -1,0 +1,283 @@
+"""The daemon process: one per user (lock), PID file, control socket, signals, sd_notify,
+and the live audio loop, which is the only thread that touches the pipeline.
+
+Commands from the socket arrive as futures on a queue and are applied between two audio
+frames, so mute, say and reload never race with recognition.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Iterator
+
+import numpy as np
+
+from assistant.app import LiveEnds, build_pipeline, load_engines, open_live_ends
+from assistant.audio import FRAME_SAMPLES
+from assistant.config import Settings, load_settings
+from assistant.daemon.notify import Notifier
+from assistant.daemon.paths import DaemonPaths
+from assistant.daemon.server import ControlServer, Request, Response
+from assistant.dialogue import State
+from assistant.errors import AudioError, EarpieceError
+from assistant.events import Event, EventBus
+from assistant.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+REOPEN_EVERY = 1.0
+"""Seconds between attempts to reopen a headset that went away."""
+
+
+class AlreadyRunning(EarpieceError):
+    exit_code = 0
+
+
+class Daemon:
+    def __init__(self, config_arg: str | None, paths: DaemonPaths) -> None:
+        self.config_arg = config_arg
+        self.paths = paths.ensure()
+        self.settings: Settings = load_settings(config_arg)
+        self.bus = EventBus()
+        self.bus.subscribe(self._on_event)
+        self.notifier = Notifier()
+        self._commands: queue.Queue[tuple[Request, Future[Response]]] = queue.Queue()
+        self._stop = threading.Event()
+        self._reload_requested = threading.Event()
+        self._muted = False
+        self._started = time.monotonic()
+        self._last_error = ""
+        self._status: dict[str, Any] = {}
+        self._status_lock = threading.Lock()
+        self._lock_file = self._take_lock()
+        self.server: ControlServer | None = None
+        self.pipeline: Pipeline | None = None
+        self.ends: LiveEnds | None = None
+
+    # --- lifetime ------------------------------------------------------------------------------
+
+    def _take_lock(self):  # type: ignore[no-untyped-def]
+        handle = open(self.paths.lock, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            pid = self.paths.pid.read_text().strip() if self.paths.pid.exists() else "?"
+            raise AlreadyRunning(f"the earpiece daemon is already running (pid {pid})") from None
+        return handle
+
+    def run(self) -> int:
+        self.paths.pid.write_text(f"{os.getpid()}\n")
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
+        try:
+            self.pipeline = build_pipeline(self.settings, self.bus)
+            self.pipeline.start(_NullSink())
+            self._open_headset()
+            self._update_status()
+            self.server = ControlServer(self.paths.socket, self._snapshot, self._submit)
+            self.server.start()
+            self.notifier.ready(self._state_word())
+            self._loop()
+        finally:
+            self.notifier.stopping()
+            if self.pipeline is not None:
+                self.pipeline.finish()
+            if self.ends is not None:
+                self.ends.source.close()
+                self.ends.sink.close()
+            if self.server is not None:
+                self.server.close()
+            self.paths.pid.unlink(missing_ok=True)
+            self._lock_file.close()
+        return 0
+
+    def _on_stop_signal(self, signum: int, frame: object) -> None:
+        log.info("signal %d: stopping after the current frame", signum)
+        self._stop.set()
+
+    # --- the audio loop ------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        assert self.pipeline is not None
+        for frame in self._frames():
+            self._service()
+            if self._stop.is_set():
+                return
+            self.pipeline.feed(np.zeros(FRAME_SAMPLES, np.int16) if self._muted else frame)
+            self._update_status()
+            self.notifier.watchdog()
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        """Frames from the headset; when it goes away, report it, keep serving, and reopen it."""
+        while not self._stop.is_set():
+            if self.ends is None and not self._open_headset():
+                self._wait_serving(REOPEN_EVERY)
+                continue
+            assert self.ends is not None
+            try:
+                yield from self.ends.source.frames()
+            except AudioError as exc:
+                self._error(f"{exc}; reopening it when it is back")
+                self.ends.source.close()
+                self.ends.sink.close()
+                self.ends = None
+
+    def _open_headset(self) -> bool:
+        try:
+            self.ends = open_live_ends(self.settings)
+        except AudioError as exc:
+            if not self._last_error.startswith(str(exc)):
+                self._error(str(exc))  # said once, not every second while it is away
+            return False
+        if self.pipeline is not None:
+            self.pipeline.attach(self.ends.sink)
+        return True
+
+    def _wait_serving(self, seconds: float) -> None:
+        """Sleep without audio while still answering commands and the watchdog."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self._stop.is_set():
+            self._service()
+            self._update_status()
+            self.notifier.watchdog()
+            time.sleep(0.05)
+
+    def _service(self) -> None:
+        if self._reload_requested.is_set():
+            self._reload_requested.clear()
+            self._reload()
+        while True:
+            try:
+                request, future = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                future.set_result(self._apply(request))
+            except Exception as exc:  # a failing command is an answer, never a dead daemon
+                log.exception("control command %s failed", request.get("cmd"))
+                future.set_result({"ok": False, "error": f"{request.get('cmd')} failed: {exc}"})
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def _submit(self, request: Request) -> "Future[Response]":
+        future: Future[Response] = Future()
+        self._commands.put((request, future))
+        return future
+
+    def _apply(self, request: Request) -> Response:
+        command = request["cmd"]
+        if command in ("mute", "unmute"):
+            self._muted = command == "mute"
+            self.bus.emit(command, self._t())
+            return {"ok": True, "muted": self._muted}
+        if command == "say":
+            if self.pipeline is None:
+                return {"ok": False, "error": "not ready yet"}
+            self.pipeline.say(request["text"])
+            return {"ok": True}
+        if command == "reload":
+            return self._reload()
+        if command == "stop":
+            self._stop.set()
+            return {"ok": True, "stopping": True}
+        return {"ok": False, "error": f"unhandled command {command}"}
+
+    def _reload(self) -> Response:
+        """Re-read the config; a broken one is reported and the running one kept."""
+        try:
+            settings = load_settings(self.config_arg)
+        except EarpieceError as exc:
+            message = f"reload refused, keeping the current configuration: {exc}"
+            self._error(message)
+            return {"ok": False, "error": message}
+        assert self.pipeline is not None
+        engines = self.pipeline.engines if settings.speech == self.settings.speech else load_engines(settings)
+        samples = self.pipeline.samples
+        pipeline = build_pipeline(settings, self.bus, engines=engines)
+        devices_changed = (settings.audio.input_device, settings.audio.output_device) != (
+            self.settings.audio.input_device, self.settings.audio.output_device)
+        if devices_changed and self.ends is not None:
+            self.ends.source.close()
+            self.ends.sink.close()
+            self.ends = None
+        self.settings, self.pipeline = settings, pipeline
+        pipeline.start(self.ends.sink if self.ends is not None else _NullSink(), samples)
+        self.bus.emit("reload", self._t(), source=str(settings.source) if settings.source else "defaults")
+        return {"ok": True, "reloaded": str(settings.source) if settings.source else "defaults"}
+
+    # --- status and events ---------------------------------------------------------------------
+
+    def _t(self) -> float:
+        return self.pipeline.t if self.pipeline is not None else 0.0
+
+    def _error(self, message: str) -> None:
+        self.bus.emit("error", self._t(), message=message)
+
+    def _on_event(self, event: Event) -> None:
+        if event.type == "error":
+            self._last_error = str(event.data.get("message", ""))
+        if self.server is not None:
+            self.server.broadcast(event.to_json())
+
+    def _state_word(self) -> str:
+        if self._muted:
+            return "muted"
+        if self.ends is None:
+            return "waiting for the headset"
+        if self.pipeline is not None and self.pipeline.session.asleep:
+            return "asleep"
+        state = self.pipeline.dialogue.state if self.pipeline is not None else State.IDLE
+        return "listening" if state is State.IDLE else state.value
+
+    def _update_status(self) -> None:
+        pipeline = self.pipeline
+        status = {
+            "ok": True, "running": True, "pid": os.getpid(), "state": self._state_word(),
+            "muted": self._muted, "uptime": round(time.monotonic() - self._started, 1),
+            "input": self.ends.input_name if self.ends else "", "output": self.ends.output_name if self.ends else "",
+            "engine": pipeline.engines.streaming.name if pipeline else "",
+            "model": self._model_name(), "name": pipeline.session.name if pipeline else "",
+            "audio_seconds": round(pipeline.t, 1) if pipeline else 0.0, "last_error": self._last_error,
+        }
+        with self._status_lock:
+            self._status = status
+        self.notifier.status(status["state"])
+
+    def _model_name(self) -> str:
+        if self.pipeline is None:
+            return ""
+        streaming = self.pipeline.engines.streaming
+        return self.settings.speech.model if streaming.name == "vosk" else "pocketsphinx en-us"
+
+    def _snapshot(self) -> Response:
+        with self._status_lock:
+            status = dict(self._status) or {"ok": True, "running": True, "pid": os.getpid(), "state": "starting"}
+        status["uptime"] = round(time.monotonic() - self._started, 1)
+        return status
+
+
+class _NullSink:
+    """Stands in until the headset is there (replies are then only events)."""
+
+    def play(self, pcm: np.ndarray, at: float) -> float:
+        return at
+
+    def stop(self) -> None:
+        pass
+
+    def close(self, length: float = 0.0) -> None:
+        pass
+
+
+def run_daemon(config_arg: str | None, paths: DaemonPaths) -> int:
+    return Daemon(config_arg, paths).run()
+

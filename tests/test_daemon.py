@@ -1,0 +1,280 @@
+"""The background daemon for real: detached processes, the control socket, signals, sd_notify."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from conftest import assert_one_line_error
+
+
+@pytest.fixture()
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A short private runtime dir (Unix socket paths must stay under 108 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="ep-", dir="/tmp"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
+    yield path / "earpiece"
+    pid_file = path / "earpiece" / "daemon.pid"
+    if pid_file.exists():  # never leave a daemon behind a failed test
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture()
+def headset_config(tmp_path: Path) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n')
+    return config
+
+
+def gone(pid: int) -> bool:
+    """Exited (a zombie left unreaped by this container's init counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def control(runtime: Path, payload: bytes, timeout: float = 20) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(runtime / "control.sock"))
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)  # done sending, newline or not
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data) if data else {}
+
+
+class Monitor:
+    """`earpiece monitor --json` in the background, collecting what it prints."""
+
+    def __init__(self, headset) -> None:  # type: ignore[no-untyped-def]
+        self.proc = subprocess.Popen([sys.executable, "-m", "assistant", "monitor", "--json"], env=dict(os.environ),
+                                     stdout=subprocess.PIPE, text=True)
+        os.set_blocking(self.proc.stdout.fileno(), False)  # type: ignore[union-attr]
+        self.events: list[dict] = []
+
+    def wait_for(self, predicate, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()  # type: ignore[union-attr]
+            if line:
+                event = json.loads(line)
+                self.events.append(event)
+                if predicate(event):
+                    return event
+            else:
+                time.sleep(0.05)
+        raise AssertionError(f"no matching event within {timeout} s; saw {[e['type'] for e in self.events]}")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_start_status_restart_stop_and_one_instance_only(cli, runtime: Path, headset_config: Path, headset) -> None:
+    started = cli("--config", headset_config, "daemon", "start", check=True)
+    assert "started" in started.stdout
+    pid = int((runtime / "daemon.pid").read_text())
+    status = cli("daemon", "status", check=True).stdout
+    assert f"pid {pid}" in status and "state: listening" in status and "input: mic" in status
+    assert "engine: pocketsphinx" in status
+    assert oct((runtime / "control.sock").stat().st_mode & 0o777) == "0o600"
+    assert oct(runtime.stat().st_mode & 0o777) == "0o700"
+    again = cli("--config", headset_config, "daemon", "start", check=True)
+    assert f"already running (pid {pid})" in again.stdout
+    foreground = cli("--config", headset_config, "daemon", "start", "--foreground")
+    assert foreground.returncode == 0 and "already running" in foreground.stderr
+    assert int((runtime / "daemon.pid").read_text()) == pid
+    cli("--config", headset_config, "daemon", "restart", check=True)
+    new_pid = int((runtime / "daemon.pid").read_text())
+    assert new_pid != pid
+    assert gone(pid)
+    assert "stopped" in cli("daemon", "stop", check=True).stdout
+    assert cli("daemon", "status").returncode == 3
+    assert not (runtime / "control.sock").exists() and not (runtime / "daemon.pid").exists()
+    assert "not running" in cli("daemon", "stop", check=True).stdout
+    assert_one_line_error(cli("mute"), "not running")
+
+
+def test_another_user_cannot_connect(cli, runtime: Path, headset_config: Path, headset) -> None:
+    cli("--config", headset_config, "daemon", "start", check=True)
+    child = os.fork()
+    if child == 0:  # the child becomes "nobody" and tries to talk to the daemon
+        code = 3
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(5)
+                sock.connect(str(runtime / "control.sock"))
+                sock.sendall(b'{"cmd": "status"}\n')
+                code = 1 if sock.recv(100) else 0
+        except PermissionError:
+            code = 0
+        except OSError:
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "another uid got an answer from the daemon"
+    cli("daemon", "stop", check=True)
+
+
+def test_garbage_on_the_socket_harms_nothing(cli, runtime: Path, headset_config: Path, headset, speech) -> None:
+    cli("--config", headset_config, "daemon", "start", check=True)
+    rng = random.Random(1234)
+    samples = [
+        b"\n", b"not json\n", b"[1,2,3]\n", b'{"cmd": 42}\n', b'{"v": 99, "cmd": "status"}\n', b'{"cmd": "say"}\n',
+        b'{"cmd": "say", "text": ""}\n', b"\xff\xfe\x00\n", b'{"cmd": "launch-missiles"}\n', b'{"cmd": "say", "text": 5}\n',
+    ]
+    answered = 0
+    for i in range(10_000):
+        kind = i % 4
+        if kind == 0:
+            payload = samples[rng.randrange(len(samples))]
+        elif kind == 1:
+            payload = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) + b"\n"
+        elif kind == 2:
+            payload = json.dumps({"cmd": rng.choice(["status", "x", "", None]), "v": rng.choice([1, 2, "1", None]),
+                                  "junk": "x" * rng.randrange(100)}).encode() + b"\n"
+        else:
+            payload = json.dumps({rng.choice("abc"): rng.random()}).encode()  # no newline: the client just closes
+        try:
+            response = control(runtime, payload, timeout=5)
+        except (ConnectionError, TimeoutError):
+            continue
+        answered += bool(response)
+        if response.get("ok") is False:
+            assert response["error"]
+    assert answered > 7_000
+    huge = control(runtime, b'{"cmd": "say", "text": "' + b"a" * 70_000 + b'"}\n')
+    assert huge["ok"] is False and "longer than" in huge["error"]
+    status = control(runtime, b'{"v": 1, "cmd": "status"}\n')
+    assert status["ok"] and status["state"] == "listening"
+    # and it still hears and answers
+    monitor = Monitor(headset)
+    try:
+        time.sleep(0.5)
+        headset.speak_into_mic(speech.write(speech.scene(0.3, "Samantha, what's your name?", 1.0), "name.wav"))
+        event = monitor.wait_for(lambda e: e["type"] == "reply")
+        assert event["text"] == "My name is Samantha."
+    finally:
+        monitor.close()
+        cli("daemon", "stop", check=True)
+
+
+def test_mute_say_and_reload(cli, runtime: Path, headset_config: Path, headset, speech, whisper) -> None:
+    cli("--config", headset_config, "daemon", "start", check=True)
+    monitor = Monitor(headset)
+    try:
+        assert cli("mute", check=True).stdout.strip() == "microphone muted"
+        assert "state: muted" in cli("daemon", "status").stdout
+        clip = speech.write(speech.scene(0.3, "Samantha, what time is it?", 1.0), "muted.wav")
+        headset.speak_into_mic(clip)
+        cli("unmute", check=True)
+        monitor.wait_for(lambda e: e["type"] == "unmute")
+        assert not [e for e in monitor.events if e["type"] in ("speech_start", "wake")]
+        recording = Path(tempfile.mkdtemp()) / "spk.wav"
+        recorder = headset.record_speaker(recording)
+        response = control(runtime, b'{"v": 1, "cmd": "say", "text": "Good morning, Theodore."}\n')
+        assert response["ok"]
+        monitor.wait_for(lambda e: e["type"] == "speak_end")
+        time.sleep(0.3)
+        headset.stop_recording(recorder)
+        from assistant.audio.wavio import read_wav
+
+        assert "good morning" in whisper.transcribe(read_wav(recording)).text.lower()
+        # a broken config is refused and the running one kept
+        good = headset_config.read_text()
+        headset_config.write_text(good + "[voice]\nrate = \"fast\"\n")
+        refused = cli("reload")
+        assert_one_line_error(refused, "keeping the current configuration", "voice.rate")
+        status = cli("daemon", "status").stdout
+        assert "state: listening" in status and "voice.rate" in status  # still running; the refusal is the last error
+        headset_config.write_text(good + '[assistant]\nname = "Ada"\n[wake]\nwords = ["ada"]\n')
+        assert "reloaded" in cli("reload", check=True).stdout
+        assert "name: Ada" in cli("daemon", "status").stdout
+        # SIGHUP reloads too
+        headset_config.write_text(good)
+        os.kill(int((runtime / "daemon.pid").read_text()), signal.SIGHUP)
+        monitor.wait_for(lambda e: e["type"] == "reload")
+        deadline = time.monotonic() + 10
+        while "name: Samantha" not in cli("daemon", "status").stdout:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        monitor.close()
+        cli("daemon", "stop", check=True)
+
+
+def test_systemd_notify_ready_watchdog_and_sigterm(runtime: Path, headset_config: Path, headset, tmp_path: Path) -> None:
+    notify_path = Path(tempfile.mkdtemp(prefix="ntf-", dir="/tmp")) / "notify"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(notify_path))
+    listener.settimeout(1.0)
+    env = dict(os.environ, NOTIFY_SOCKET=str(notify_path), WATCHDOG_USEC="1000000")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(headset_config), "daemon", "start",
+                             "--foreground"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    messages: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (any("READY=1" in m for m in messages)
+                                                    and sum("WATCHDOG=1" in m for m in messages) >= 2):
+            try:
+                messages.append(listener.recv(4096).decode())
+            except TimeoutError:
+                assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+        ready = next(m for m in messages if "READY=1" in m)
+        assert f"MAINPID={proc.pid}" in ready and "STATUS=listening" in ready
+        assert sum("WATCHDOG=1" in m for m in messages) >= 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        while True:
+            try:
+                messages.append(listener.recv(4096).decode())
+            except TimeoutError:
+                break
+        assert any("STOPPING=1" in m for m in messages)
+        assert not (runtime / "control.sock").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        listener.close()
+        shutil.rmtree(notify_path.parent, ignore_errors=True)
+
+
+def test_service_unit_is_valid(cli, isolated_dirs) -> None:
+    result = cli("service", "install", check=True)
+    unit = isolated_dirs["config"] / "systemd" / "user" / "earpiece.service"
+    assert str(unit) in result.stdout and "loginctl enable-linger" in result.stdout
+    text = unit.read_text()
+    assert "Type=notify" in text and "Restart=on-failure" in text and "WatchdogSec=" in text
+    assert "daemon start --foreground" in text
+    if shutil.which("systemd-analyze"):
+        verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+        problems = [line for line in (verify.stdout + verify.stderr).splitlines()
+                    if "earpiece.service" in line and "Documentation" not in line]
+        assert verify.returncode == 0 or not problems, verify.stderr
+    assert "removed" in cli("service", "uninstall", check=True).stdout
+    assert not unit.exists()
