@@ -121,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:
                        ("reload", "re-read the config (a broken one is refused and the old one kept)")):
         sub.add_parser(name, parents=[common], help=text).set_defaults(handler=cmd_control, control=name)
 
+    wake = sub.add_parser("wake", parents=[common], help="list, add or remove wake phrases")
+    wsub = wake.add_subparsers(metavar="ACTION", required=True)
+    wsub.add_parser("list", parents=[common], help="the phrases it answers to").set_defaults(handler=cmd_wake, wake_action="list")
+    for action, text in (("add", "answer to PHRASE too"), ("remove", "stop answering to PHRASE")):
+        wparser = wsub.add_parser(action, parents=[common], help=text)
+        wparser.add_argument("phrase", nargs="+")
+        wparser.set_defaults(handler=cmd_wake, wake_action=action)
+
     intents = sub.add_parser("intents", parents=[common], help="inspect intent routing")
     isub = intents.add_subparsers(metavar="ACTION", required=True)
     itest = isub.add_parser("test", parents=[common], help="show what a sentence routes to")
@@ -559,4 +567,34 @@ def cmd_control(args: argparse.Namespace) -> int:
         raise EarpieceError(response.get("error", f"{args.control} failed"))
     done = {"mute": "microphone muted", "unmute": "microphone on", "reload": f"reloaded {response.get('reloaded', '')}"}
     print(done[args.control])
+    return 0
+
+
+def cmd_wake(args: argparse.Namespace) -> int:
+    from assistant.speech.engines import words_of
+    from assistant.state import edit_config, set_wake_words
+
+    settings = load_settings(args.config)
+    path = settings.source or user_config_path()
+    words = list(settings.wake.words)
+    if args.wake_action == "list":
+        print("\n".join(words))
+        return 0
+    phrase = " ".join(words_of(" ".join(args.phrase)))
+    if not phrase:
+        raise EarpieceError("a wake phrase needs at least one word")
+    known = [w.casefold() for w in words]
+    if args.wake_action == "add":
+        if phrase in known:
+            print(f'"{phrase}" is already a wake phrase')
+            return 0
+        words.append(phrase)
+    else:
+        if phrase not in known:
+            raise EarpieceError(f'"{phrase}" is not a wake phrase (they are: {", ".join(words)})')
+        if len(words) == 1:
+            raise EarpieceError("that is the only wake phrase; add another one before removing it")
+        words = [w for w in words if w.casefold() != phrase]
+    edit_config(path, lambda document: set_wake_words(document, words))
+    print(f"wake phrases: {', '.join(words)} (saved in {path}; a running daemon picks it up with 'earpiece reload')")
     return 0

@@ -60,6 +60,9 @@ class AudioSettings:
     max_utterance: float = 20.0
     """Longest utterance in seconds; longer speech is cut so the loop never stalls."""
 
+    earcons: bool = True
+    """Short tones after a bare wake word and when listening times out."""
+
 
 @dataclass(frozen=True)
 class SpeechSettings:

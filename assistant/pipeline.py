@@ -16,6 +16,7 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
+from assistant.audio.earcons import earcon
 from assistant.audio.vad import FRAME_SECONDS, UtteranceSegmenter
 from assistant.config import Settings
 from assistant.dialogue import Dialogue, State
@@ -180,6 +181,8 @@ class Pipeline:
         transition = self.dialogue.tick(self.t, self._segmenter.in_speech)
         if transition and transition.reason == "played":
             self.bus.emit("speak_end", self.t, interrupted=False)
+        if transition and transition.reason == "timeout" and transition.before is State.LISTENING:
+            self._earcon("end")
         self._announce_due_timers()
 
     @property
@@ -274,7 +277,8 @@ class Pipeline:
             self.session.asleep = False
         command = hit.command if hit is not None else text.strip()
         if not any(ch.isalnum() for ch in command):
-            return  # a bare wake word: keep listening for the command
+            self._earcon("wake")  # a bare wake word: say "I'm listening" and wait for the command
+            return
         self.dialogue.thinking()
         intent, heard = self._understand(command)
         self.bus.emit("transcript", self.t, text=heard)
@@ -359,6 +363,10 @@ class Pipeline:
         start = self._sink.play(pcm, self.t)
         self.bus.emit("speak_start", max(self.t, start))
         self.dialogue.speaking(until=max(self.t, start) + len(pcm) / SAMPLE_RATE)
+
+    def _earcon(self, kind: str) -> None:
+        if self.settings.audio.earcons and self._sink is not None:
+            self._sink.play(earcon(kind, self.session.volume), self.t)
 
     def _drain_speech(self) -> None:
         """At the end of a file, let the last reply finish on the audio clock."""

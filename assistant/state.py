@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import tomlkit
 
@@ -88,25 +88,36 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def persist_name(config_path: Path, old_name: str, new_name: str) -> None:
-    """Set [assistant].name and swap the old name for the new one in [wake].words, keeping comments."""
+def edit_config(config_path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> None:
+    """Apply ``change`` to the config file (the commented default if there is none), keeping
+    the user's comments and layout, and write it atomically."""
     try:
         text = config_path.read_text(encoding="utf-8") if config_path.exists() else default_config_text()
         document = tomlkit.parse(text)
     except (OSError, tomlkit.exceptions.ParseError) as exc:
-        raise ConfigError(f"{config_path}: cannot update the name: {exc}") from None
-    assistant = document.setdefault("assistant", tomlkit.table())
-    assistant["name"] = new_name
-    wake = document.setdefault("wake", tomlkit.table())
-    words = [str(w) for w in wake.get("words", [old_name.casefold()])]
-    new_word = new_name.casefold()
-    replaced = [new_word if w.casefold() == old_name.casefold() else w for w in words]
-    if new_word not in replaced:
-        replaced.insert(0, new_word)
-    array = tomlkit.array()
-    array.extend(dict.fromkeys(replaced))
-    wake["words"] = array
+        raise ConfigError(f"{config_path}: cannot update it: {exc}") from None
+    change(document)
     write_atomically(config_path, tomlkit.dumps(document))
+
+
+def set_wake_words(document: tomlkit.TOMLDocument, words: list[str]) -> None:
+    wake = document.setdefault("wake", tomlkit.table())
+    array = tomlkit.array()
+    array.extend(dict.fromkeys(words))
+    wake["words"] = array
+
+
+def persist_name(config_path: Path, old_name: str, new_name: str) -> None:
+    """Set [assistant].name and swap the old name for the new one in [wake].words."""
+
+    def change(document: tomlkit.TOMLDocument) -> None:
+        document.setdefault("assistant", tomlkit.table())["name"] = new_name
+        words = [str(w) for w in document.get("wake", {}).get("words", [old_name.casefold()])]
+        new_word = new_name.casefold()
+        replaced = [new_word if w.casefold() == old_name.casefold() else w for w in words]
+        set_wake_words(document, replaced if new_word in replaced else [new_word, *replaced])
+
+    edit_config(config_path, change)
 
 
 class FilePersistence:

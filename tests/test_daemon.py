@@ -278,3 +278,26 @@ def test_service_unit_is_valid(cli, isolated_dirs) -> None:
         assert verify.returncode == 0 or not problems, verify.stderr
     assert "removed" in cli("service", "uninstall", check=True).stdout
     assert not unit.exists()
+
+
+def test_sigterm_mid_sentence_finishes_it_first(cli, runtime: Path, headset_config: Path, headset, speech) -> None:
+    cli("--config", headset_config, "daemon", "start", check=True)
+    pid = int((runtime / "daemon.pid").read_text())
+    monitor = Monitor(headset)
+    try:
+        time.sleep(0.5)
+        clip = speech.write(speech.scene(0.3, "Samantha, what's your name? I would like to know it today, please.", 0.0),
+                            "long.wav")
+        player = subprocess.Popen(["paplay", "--device=micfeed", str(clip)], env=headset.env())
+        monitor.wait_for(lambda e: e["type"] == "speech_start")
+        time.sleep(1.5)
+        os.kill(pid, signal.SIGTERM)  # while the sentence is still being spoken
+        event = monitor.wait_for(lambda e: e["type"] == "transcript", timeout=30)
+        assert "name" in event["text"].lower()
+        player.wait(30)
+        deadline = time.monotonic() + 30
+        while not gone(pid):
+            assert time.monotonic() < deadline, "daemon did not exit after SIGTERM"
+            time.sleep(0.1)
+    finally:
+        monitor.close()

@@ -77,3 +77,18 @@ def test_wake_phrase_is_found_and_the_command_kept(text: str, phrase: str, comma
 @pytest.mark.parametrize("text", ["What time is it?", "I told Samantha about it yesterday evening", "Samanthas"])
 def test_no_wake_phrase(text: str) -> None:
     assert WakeMatcher(["samantha"]).match(text) is None
+
+
+def test_wake_phrases_are_managed_from_the_command_line(cli, tmp_path: Path) -> None:
+    from conftest import assert_one_line_error
+
+    config = tmp_path / "config.toml"
+    config.write_text("# mine\n[wake]\nwords = [\"samantha\"]  # her name\n")
+    assert cli("--config", config, "wake", "list", check=True).stdout.split("\n")[0] == "samantha"
+    cli("--config", config, "wake", "add", "Hey", "Computer", check=True)
+    assert cli("--config", config, "wake", "list", check=True).stdout.splitlines() == ["samantha", "hey computer"]
+    assert config.read_text().startswith("# mine\n")
+    cli("--config", config, "wake", "remove", "samantha", check=True)
+    assert_one_line_error(cli("--config", config, "wake", "remove", "hey computer"), "only wake phrase")
+    assert_one_line_error(cli("--config", config, "wake", "remove", "ada"), '"ada" is not a wake phrase')
+    assert cli("--config", config, "wake", "list", check=True).stdout.splitlines() == ["hey computer"]

@@ -129,3 +129,19 @@ def test_a_failing_skill_is_an_error_event_not_a_dead_assistant(run_file, speech
     events, _ = run_file(speech.scene(0.5, "Samantha, what time is it?", 4.0, "Samantha, what is your name?", 4.0))
     assert "clock on fire" in of(events, "error", "message")[0]
     assert of(events, "reply", "text") == ["Sorry, something went wrong.", "My name is Samantha."]
+
+
+def test_earcons_mark_a_bare_wake_word_and_a_timeout(run_file, speech) -> None:
+    from assistant.audio.earcons import earcon
+
+    events, out = run_file(speech.scene(0.5, "Samantha.", 8.0))
+    wake = of(events, "wake")[0]["t"]
+    tone = earcon("wake").astype(np.float32) / 32768
+    start = int(wake * 16000)
+    assert np.allclose(out[start : start + len(tone)], tone, atol=2e-3)
+    end_tone = earcon("end").astype(np.float32) / 32768
+    timeout = int((wake + Settings().wake.listen_timeout) * 16000)
+    found = [i for i in range(timeout - 400, timeout + 400, 20)
+             if np.allclose(out[i : i + len(end_tone)], end_tone, atol=2e-3)]
+    assert found, "the falling tone plays when listening times out"
+    assert not of(events, "intent")
