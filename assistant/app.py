@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from assistant.config import Settings, state_dir, user_config_path
 from assistant.events import EventBus
 from assistant.intents.router import Router
+from assistant.letters.addressbook import AddressBook
 from assistant.pipeline import Engines, Pipeline, Sink, Source
 from assistant.speech.loader import load_dictation, load_streaming
 from assistant.speech.voice import Voice
@@ -27,7 +29,14 @@ def build_pipeline(settings: Settings, bus: EventBus, start_time: datetime | Non
     router = Router.for_config_dir(config_path.parent)
     store = StateStore(state_dir(settings))
     return Pipeline(settings, engines or load_engines(settings), router, Voice(settings.voice), bus, start_time,
-                    remembered=store.load(), persistence=FilePersistence(store, config_path))
+                    remembered=store.load(), persistence=FilePersistence(store, config_path),
+                    journal_path=journal_path(settings),
+                    address_book=AddressBook.load(config_path.parent / "contacts.toml"))
+
+
+def journal_path(settings: Settings) -> Path:
+    """The journal of the letter being dictated (one at a time)."""
+    return state_dir(settings) / "letters" / "current.jsonl"
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,18 @@ def _parser() -> argparse.ArgumentParser:
         wparser.add_argument("phrase", nargs="+")
         wparser.set_defaults(handler=cmd_wake, wake_action=action)
 
+    letters = sub.add_parser("letters", parents=[common], help="list, show and export dictated letters")
+    lsub = letters.add_subparsers(metavar="ACTION", required=True)
+    lsub.add_parser("list", parents=[common], help="saved letters, and one being written").set_defaults(handler=cmd_letters, letters_action="list")
+    lshow = lsub.add_parser("show", parents=[common], help="print a letter (its id or a unique part of it)")
+    lshow.add_argument("letter")
+    lshow.set_defaults(handler=cmd_letters, letters_action="show")
+    lexport = lsub.add_parser("export", parents=[common], help="write a letter as text, Markdown or .eml")
+    lexport.add_argument("letter")
+    lexport.add_argument("--format", choices=("txt", "md", "eml"), default="txt")
+    lexport.add_argument("--output", "-o", metavar="PATH", help="default: standard output")
+    lexport.set_defaults(handler=cmd_letters, letters_action="export")
+
     intents = sub.add_parser("intents", parents=[common], help="inspect intent routing")
     isub = intents.add_subparsers(metavar="ACTION", required=True)
     itest = isub.add_parser("test", parents=[common], help="show what a sentence routes to")
@@ -597,4 +609,56 @@ def cmd_wake(args: argparse.Namespace) -> int:
         words = [w for w in words if w.casefold() != phrase]
     edit_config(path, lambda document: set_wake_words(document, words))
     print(f"wake phrases: {', '.join(words)} (saved in {path}; a running daemon picks it up with 'earpiece reload')")
+    return 0
+
+
+# --- letters ---------------------------------------------------------------------------------------
+
+
+def cmd_letters(args: argparse.Namespace) -> int:
+    from assistant.app import journal_path
+    from assistant.letters.journal import Journal
+    from assistant.letters.store import saved_letters
+
+    settings = load_settings(args.config)
+    saved = saved_letters(settings)
+    current = Journal.recover(journal_path(settings))
+    if args.letters_action == "list":
+        if current is not None:
+            letter = current[1]
+            print(f"{letter.id}  (being written: to {letter.recipient}, {len(letter.body().split())} words)")
+        for path in saved:
+            print(f"{path.stem}  {path}")
+        if current is None and not saved:
+            print("no letters yet; say: Samantha, take a letter to Tom")
+        return 0
+    matches = [p for p in saved if args.letter in p.stem]
+    exact = [p for p in matches if p.stem == args.letter]
+    if current is not None and args.letter in current[1].id:
+        text = current[1].render()
+        chosen = None
+    elif len(exact) == 1 or len(matches) == 1:
+        chosen = (exact or matches)[0]
+        text = chosen.read_text(encoding="utf-8").split("\n\n", 1)[-1]
+    elif matches:
+        raise EarpieceError(f'"{args.letter}" matches several letters: {", ".join(p.stem for p in matches)}')
+    else:
+        raise EarpieceError(f'no letter matches "{args.letter}"; see: earpiece letters list')
+    if args.letters_action == "show" or args.format == "txt":
+        output = text
+    elif args.format == "md":
+        output = chosen.read_text(encoding="utf-8") if chosen else f"# Letter\n\n{text}"
+    else:
+        if chosen is None:
+            raise EarpieceError("the letter is still being written; finish it to export an .eml")
+        eml = chosen.with_suffix(".eml")
+        output = eml.read_text(encoding="utf-8")
+    if getattr(args, "output", None):
+        try:
+            Path(args.output).write_text(output, encoding="utf-8")
+        except OSError as exc:
+            raise EarpieceError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+        print(f"wrote {args.output}")
+    else:
+        print(output, end="" if output.endswith("\n") else "\n")
     return 0

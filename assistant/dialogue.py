@@ -3,6 +3,7 @@
 idle ──wake──▶ listening ──utterance──▶ thinking ──reply──▶ speaking ──played──▶ follow-up ──timeout──▶ idle
  ▲                │ timeout                                                         │ utterance: thinking
  └────────────────┘
+StartLetter ──▶ dictating ⇄ speaking (read back, questions) ──"save it"/"send it"/"cancel"──▶ follow-up
 
 All deadlines are in audio time, so file mode and live mode take the same path.
 """
@@ -24,6 +25,7 @@ class State(enum.Enum):
     THINKING = "thinking"
     SPEAKING = "speaking"
     FOLLOW_UP = "follow_up"
+    DICTATING = "dictating"
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,19 @@ class Dialogue:
         self._deadline = 0.0
         self._speaking_until = 0.0
         self._asleep = False
+        self._dictating = False
 
     @property
     def needs_wake_word(self) -> bool:
         return self.state is State.IDLE
+
+    def dictate(self, on: bool) -> None:
+        """Dictation mode: every utterance is for the letter, with no timeouts, until it ends."""
+        self._dictating = on
+        if on and self.state is not State.SPEAKING:
+            self._go(State.DICTATING, 0.0)
+        elif not on and self.state is State.DICTATING:
+            self._after_reply(0.0)
 
     @property
     def mic_gated(self) -> bool:
@@ -88,7 +99,9 @@ class Dialogue:
         return self._speaking_until
 
     def _after_reply(self, t: float) -> None:
-        if self._asleep:
+        if self._dictating:
+            self._go(State.DICTATING, 0.0)
+        elif self._asleep:
             self._asleep = False
             self._go(State.IDLE, 0.0)
         elif self._settings.follow_up > 0:

@@ -11,6 +11,7 @@ import difflib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Iterator, Protocol
 
 import numpy as np
@@ -31,6 +32,10 @@ from assistant.skills.timers import TimerSkill, announcement
 from assistant.speech.engines import DictationEngine, StreamingEngine, StreamingRecognizer, Transcript, words_of
 from assistant.speech.voice import Voice
 from assistant.speech.wake import WakeMatcher
+from assistant.letters.addressbook import AddressBook
+from assistant.letters.journal import Journal
+from assistant.letters.session import LetterDictation
+from assistant.letters.spoken import COMMAND_PHRASES, parse_command
 from assistant.state import Remembered
 
 log = logging.getLogger(__name__)
@@ -70,13 +75,17 @@ EARLY_PAUSE = 0.16
 """Seconds of pause after which a complete command ends the utterance without waiting for end_silence."""
 
 AGREEMENT_MIN = 0.7
+
+DICTATION_COMMAND_AGREEMENT = 0.5
+"""A misheard short dictation command needs at least this likeness to the grammar's reading."""
 """How closely the grammar's reading must resemble the dictation text to overrule "Unknown"."""
 
 
 class Pipeline:
     def __init__(self, settings: Settings, engines: Engines, router: Router, voice: Voice, bus: EventBus,
                  start_time: datetime | None = None, remembered: Remembered | None = None,
-                 persistence: Persistence | None = None, use_grammar: bool = True) -> None:
+                 persistence: Persistence | None = None, use_grammar: bool = True,
+                 journal_path: Path | None = None, address_book: AddressBook | None = None) -> None:
         self.settings = settings
         self.engines = engines
         self.router = router
@@ -101,7 +110,22 @@ class Pipeline:
         self._grammar = self._build_grammar() if use_grammar else None
         self.voice.volume = self.session.volume
         self._early: tuple[int, Transcript] | None = None
+        self.journal_path = journal_path
+        self.address_book = address_book or AddressBook([])
+        self.letter: LetterDictation | None = None
+        self._resume_question = self._recover_letter()
         self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
+
+    def _recover_letter(self) -> str:
+        """A letter that was being written when the last run died: ask whether to go on."""
+        if self.journal_path is None:
+            return ""
+        recovered = Journal.recover(self.journal_path)
+        if recovered is None:
+            return ""
+        self.letter, question = LetterDictation.resume(*recovered, self.settings)
+        self.dialogue.dictate(True)
+        return question
 
     def _build_grammar(self) -> Grammar | None:
         engine = self.engines.streaming
@@ -136,6 +160,10 @@ class Pipeline:
         self._sink = sink
         self._samples = samples
         self.bus.emit("listening", self.t)
+        if self._resume_question:
+            self.bus.emit("letter", self.t, action="resume", text=self.letter.letter.render() if self.letter else "")
+            self._speak(self._resume_question)
+            self._resume_question = ""
 
     def attach(self, sink: Sink) -> None:
         """Send replies to another sink from now on (the daemon's headset came back)."""
@@ -243,7 +271,8 @@ class Pipeline:
 
     def _transcribe(self, audio: np.ndarray) -> Transcript:
         assert self.engines.dictation is not None
-        return self.engines.dictation.transcribe(audio, prompt=self.wake.prompt(self.session.name))
+        prompt = self.letter.prompt() if self.letter is not None else self.wake.prompt(self.session.name)
+        return self.engines.dictation.transcribe(audio, prompt=prompt)
 
     def _complete_so_far(self) -> bool:
         """After a short pause, is what was said already a whole command (or a bare wake word)?
@@ -251,8 +280,8 @@ class Pipeline:
         If so the utterance ends now instead of after the full end_silence: replies come sooner,
         and a pause inside an unfinished command ("set a timer for... ten minutes") still waits.
         """
-        if self.engines.dictation is None:
-            return False
+        if self.engines.dictation is None or self.letter is not None:
+            return False  # a writer pausing mid-sentence must not be cut off
         audio = self._segmenter.utterance()
         try:
             transcript = self._transcribe(audio)
@@ -268,6 +297,9 @@ class Pipeline:
         return self.router.route(command).name != UNKNOWN or self.router.nearest(command).name != UNKNOWN
 
     def _handle_text(self, text: str) -> None:
+        if self.letter is not None:
+            self._dictate(self.wake.strip(text) if self.wake.match(text) else text)
+            return
         hit = self.wake.match(text)
         if hit is None and self.dialogue.needs_wake_word:
             return
@@ -283,7 +315,68 @@ class Pipeline:
         intent, heard = self._understand(command)
         self.bus.emit("transcript", self.t, text=heard)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
+        if intent.name == "StartLetter":
+            self._start_letter(intent)
+            return
         self._respond(intent)
+
+    # --- letters -----------------------------------------------------------------------------
+
+    def _dictation_command_reading(self, text: str) -> str:
+        """A short utterance that is no command as heard gets a second, grammar-restricted reading:
+        "Crash Matt." is taken as "scratch that" only when the command grammar hears that too
+        and the two readings look alike."""
+        if parse_command(text) is not None or len(words_of(text)) > 5 or self.engines.dictation is None:
+            return text
+        try:
+            recognizer = self.engines.streaming.recognizer(COMMAND_PHRASES)
+            for frame in self._segmenter.audio:
+                recognizer.accept(frame)
+            reading = recognizer.finish().text
+        except EarpieceError as exc:
+            log.debug("no command grammar for dictation: %s", exc)
+            return text
+        if parse_command(reading) is None:
+            return text
+        agreement = difflib.SequenceMatcher(None, " ".join(words_of(text)), reading).ratio()
+        # once the letter is finished, only commands are expected: a looser likeness will do
+        needed = DICTATION_COMMAND_AGREEMENT / 2 if self.letter.finished else DICTATION_COMMAND_AGREEMENT
+        if agreement < needed:
+            return text
+        log.info("dictation: heard %r, taking it as the command %r (agreement %.2f)", text, reading, agreement)
+        return reading
+
+    def _start_letter(self, intent: IntentMatch) -> None:
+        recipient = str(intent.slots.get("recipient", "")).strip(" .,!?")
+        if not recipient:
+            self._speak("Who is the letter to? Say, for example: take a letter to Tom.")
+            return
+        try:
+            self.letter = LetterDictation.start(recipient, str(intent.slots.get("sender", "")), self.settings,
+                                                self.address_book, self.journal_path, self.now)
+        except (OSError, EarpieceError) as exc:
+            self.bus.emit("error", self.t, message=f"cannot start the letter: {exc}")
+            self._speak("Sorry, I can't start a letter right now.")
+            return
+        self.bus.emit("letter", self.t, action="start", text=self.letter.letter.greeting)
+        self.dialogue.dictate(True)
+        self._speak(f"Writing to {self.letter.letter.recipient}. Go ahead.")
+
+    def _dictate(self, text: str) -> None:
+        assert self.letter is not None
+        text = self._dictation_command_reading(text)
+        self.bus.emit("transcript", self.t, text=text)
+        outcome = self.letter.hear(text)
+        for event in outcome.events:
+            if event["action"] == "error":
+                self.bus.emit("error", self.t, message=event["text"])
+            else:
+                self.bus.emit("letter", self.t, **event)
+        if outcome.done:
+            self.letter = None
+            self.dialogue.dictate(False)
+        if outcome.say:
+            self._speak(outcome.say)
 
     def _understand(self, command: str) -> tuple[IntentMatch, str]:
         """Templates first; then the nearest template sentence; then the command grammar on the audio."""

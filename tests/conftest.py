@@ -166,3 +166,45 @@ def run_file(sphinx, whisper, router, tts, tmp_path: Path):  # type: ignore[no-u
     return run
 
 
+
+
+class Outbox:
+    """aiosmtpd handler keeping every accepted message with its envelope."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        from email import message_from_bytes
+        from email.policy import default as default_policy
+
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
+        self.messages.append({"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
+                              "message": message, "authenticated": session.authenticated})
+        return "250 2.0.0 OK"
+
+
+@pytest.fixture()
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on a free loopback port, with AUTH (theodore / s3cret-pw)."""
+    import socket
+    import warnings
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"theodore", b"s3cret-pw")
+        return AuthResult(success=ok, handled=False)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        controller = Controller(Outbox(), hostname="127.0.0.1", port=port, authenticator=check,
+                                auth_required=True, auth_require_tls=False)
+        controller.start()
+    controller.outbox = controller.handler
+    yield controller
+    controller.stop()

@@ -1,0 +1,106 @@
+"""A letter as the list of what was dictated, so "scratch that" is exact and replays are deterministic."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from assistant.letters.spoken import join
+
+PARAGRAPH = "\n\n"
+
+
+@dataclass
+class Letter:
+    id: str
+    """Stable identifier: start time and recipient, e.g. 20261125-151000-tom."""
+
+    recipient: str
+    """Who it is to, as said or as in the address book."""
+
+    email: str = ""
+    """The recipient's address, when the address book has one."""
+
+    greeting: str = ""
+    """Salutation line, e.g. "Dear Tom,"."""
+
+    sign_off: str = "With love,"
+    """Closing line before the signature."""
+
+    signature: str = ""
+    """The name under the letter ("sign it from Theodore")."""
+
+    started: datetime = field(default_factory=datetime.now)
+    """When dictation began."""
+
+    pieces: list[str] = field(default_factory=list)
+    """Dictated phrases and paragraph breaks (PARAGRAPH), in order; "scratch that" drops the last."""
+
+    def apply(self, op: dict[str, Any]) -> None:
+        """One journal operation (also how live edits are made, so replay equals what happened)."""
+        kind = op["op"]
+        if kind == "append":
+            self.pieces.append(op["text"])
+        elif kind == "break":
+            if self.pieces and self.pieces[-1] != PARAGRAPH:
+                self.pieces.append(PARAGRAPH)
+        elif kind == "scratch":
+            if self.pieces:
+                self.pieces.pop()
+        elif kind == "replace":
+            self._replace(op["old"], op["new"])
+        elif kind == "sign":
+            self.signature = op["name"]
+
+    def _replace(self, old: str, new: str) -> bool:
+        pattern = re.compile(rf"\b{re.escape(old)}\b", re.IGNORECASE)
+        for index in range(len(self.pieces) - 1, -1, -1):
+            matches = list(pattern.finditer(self.pieces[index]))
+            if matches:
+                last = matches[-1]
+                found = last.group(0)
+                replacement = new[:1].upper() + new[1:] if found[:1].isupper() else new
+                piece = self.pieces[index]
+                self.pieces[index] = piece[: last.start()] + replacement + piece[last.end() :]
+                return True
+        return False
+
+    def contains(self, word: str) -> bool:
+        return any(re.search(rf"\b{re.escape(word)}\b", p, re.IGNORECASE) for p in self.pieces)
+
+    @property
+    def last_piece(self) -> str:
+        return self.pieces[-1] if self.pieces else ""
+
+    def paragraphs(self) -> list[str]:
+        paragraphs: list[str] = [""]
+        for piece in self.pieces:
+            if piece == PARAGRAPH:
+                paragraphs.append("")
+            else:
+                paragraphs[-1] = join(paragraphs[-1], piece)
+        return [p for p in paragraphs if p.strip()]
+
+    def body(self) -> str:
+        return PARAGRAPH.join(self.paragraphs())
+
+    def render(self) -> str:
+        """The whole letter as plain text: greeting, paragraphs, sign-off and signature."""
+        parts = [self.greeting] if self.greeting else []
+        parts += self.paragraphs()
+        closing = "\n".join(p for p in (self.sign_off, self.signature) if p)
+        if closing:
+            parts.append(closing)
+        return PARAGRAPH.join(parts) + "\n"
+
+    def header(self) -> dict[str, Any]:
+        return {"id": self.id, "recipient": self.recipient, "email": self.email, "greeting": self.greeting,
+                "sign_off": self.sign_off, "signature": self.signature, "started": self.started.isoformat()}
+
+    @classmethod
+    def from_header(cls, header: dict[str, Any]) -> "Letter":
+        return cls(id=header["id"], recipient=header["recipient"], email=header.get("email", ""),
+                   greeting=header.get("greeting", ""), sign_off=header.get("sign_off", ""),
+                   signature=header.get("signature", ""), started=datetime.fromisoformat(header["started"]))

@@ -1,0 +1,251 @@
+"""Dictation mode: what each utterance does to the letter being written.
+
+Every utterance is either a command ("scratch that", "read it back", "replace dog with cat",
+"sign it from Theodore", "that's all", "save it", "send it", "cancel the letter") or text to
+write. Text is journaled (fsync) before it is acknowledged with a ``letter`` event.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from assistant.config import Settings
+from assistant.errors import EarpieceError
+from assistant.letters.addressbook import AddressBook
+from assistant.letters.journal import Journal
+from assistant.letters.model import PARAGRAPH, Letter
+from assistant.letters.spoken import clean_dictation, parse_command
+from assistant.letters.store import email_message, save, slug
+from assistant.mail.accounts import default_account, send
+
+log = logging.getLogger(__name__)
+
+YES = re.compile(r"^(yes|yeah|yep|sure|please do|do it|go ahead|continue|correct|that's right)\b")
+NO = re.compile(r"^(no|nope|don't|not now|cancel)\b")
+
+
+@dataclass
+class Outcome:
+    say: str = ""
+    """What to answer aloud (often nothing while dictating)."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """``letter`` event fields, in order."""
+
+    done: bool = False
+    """Dictation mode ends."""
+
+
+class NullJournal:
+    """For runs that must leave no trace; the letter lives only in memory."""
+
+    def write(self, op: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class LetterDictation:
+    def __init__(self, letter: Letter, journal: Journal | NullJournal, settings: Settings) -> None:
+        self.letter = letter
+        self.journal = journal
+        self.settings = settings
+        self._pending: tuple[str, Callable[[], Outcome], Callable[[], Outcome]] | None = None
+        self.finished = False
+
+    # --- starting and resuming ---------------------------------------------------------------
+
+    @classmethod
+    def start(cls, recipient: str, sender: str, settings: Settings, book: AddressBook, journal_path: Path | None,
+              now: datetime) -> "LetterDictation":
+        contact = book.find(recipient)
+        name = contact.name if contact else " ".join(w.capitalize() if w.islower() else w for w in recipient.split())
+        letter = Letter(
+            id=f"{now:%Y%m%d-%H%M%S}-{slug(name)}", recipient=name, email=contact.email if contact else "",
+            greeting=(contact.greeting if contact and contact.greeting else f"Dear {name},"),
+            sign_off=(contact.sign_off if contact and contact.sign_off else "With love,"),
+            signature=_signature_from(sender), started=now,
+        )
+        journal: Journal | NullJournal = Journal.create(journal_path, letter) if journal_path else NullJournal()
+        return cls(letter, journal, settings)
+
+    @classmethod
+    def resume(cls, journal: Journal, letter: Letter, settings: Settings) -> tuple["LetterDictation", str]:
+        session = cls(letter, journal, settings)
+        question = f"You were writing to {letter.recipient}. Shall I continue?"
+        session._pending = (question, session._continue, session._keep_as_draft)
+        return session, question
+
+    def _continue(self) -> Outcome:
+        last = self.letter.last_piece if self.letter.last_piece != PARAGRAPH else ""
+        tail = f' The last thing you said was: "{last}"' if last else ""
+        return Outcome(f"Go ahead.{tail}")
+
+    def _keep_as_draft(self) -> Outcome:
+        outcome = self._save("I kept what you had as a saved letter.")
+        return outcome
+
+    # --- each utterance ----------------------------------------------------------------------
+
+    def hear(self, text: str) -> Outcome:
+        if self._pending is not None:
+            return self._answer(text)
+        command = parse_command(text)
+        if command is None and self.finished:
+            command = parse_command(_closest_choice(text))
+        if command is None:
+            if self.finished:
+                return Outcome("Shall I save it, send it, read it back, or cancel it?")
+            return self._write(text)
+        handler = getattr(self, f"_cmd_{command.name}")
+        return handler(*command.args)
+
+    def _answer(self, text: str) -> Outcome:
+        question, on_yes, on_no = self._pending  # type: ignore[misc]
+        reply = " ".join(re.findall(r"[\w']+", text.casefold()))
+        if YES.match(reply):
+            self._pending = None
+            return on_yes()
+        if NO.match(reply):
+            self._pending = None
+            return on_no()
+        return Outcome(f"Please say yes or no. {question}")
+
+    def _write(self, text: str) -> Outcome:
+        cleaned = clean_dictation(text)
+        if not cleaned.strip():
+            return Outcome()
+        events = []
+        for index, part in enumerate(cleaned.split(PARAGRAPH)):
+            if index:
+                self._op({"op": "break"})
+                events.append({"action": "new_paragraph", "text": ""})
+            if part.strip():
+                self._op({"op": "append", "text": part.strip()})
+                events.append({"action": "append", "text": part.strip()})
+        return Outcome(events=events)
+
+    def _op(self, op: dict[str, Any]) -> None:
+        """Journal first (durable), then change the letter: what was acknowledged survives a crash."""
+        self.journal.write(op)
+        self.letter.apply(op)
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def _cmd_scratch(self) -> Outcome:
+        if not self.letter.pieces:
+            return Outcome("There's nothing to scratch.")
+        removed = self.letter.last_piece
+        self._op({"op": "scratch"})
+        said = "the paragraph break" if removed == PARAGRAPH else f'"{removed}"'
+        return Outcome(f"Scratched {said}.", [{"action": "scratch", "text": removed.strip()}])
+
+    def _cmd_new_paragraph(self) -> Outcome:
+        self._op({"op": "break"})
+        return Outcome(events=[{"action": "new_paragraph", "text": ""}])
+
+    def _cmd_read_back(self) -> Outcome:
+        text = self.letter.render().strip()
+        return Outcome(text or "The letter is still empty.", [{"action": "read_back", "text": text}])
+
+    def _cmd_read_paragraph(self) -> Outcome:
+        paragraphs = self.letter.paragraphs()
+        text = paragraphs[-1] if paragraphs else ""
+        return Outcome(text or "The letter is still empty.", [{"action": "read_back", "text": text}])
+
+    def _cmd_replace(self, old: str, new: str = "") -> Outcome:
+        if not new:
+            return Outcome("Say: replace one word with another.")
+        if not self.letter.contains(old):
+            return Outcome(f'I can\'t find "{old}" in the letter.')
+        self._op({"op": "replace", "old": old, "new": new})
+        return Outcome(f"Replaced {old} with {new}.", [{"action": "replace", "text": f"{old} -> {new}"}])
+
+    def _cmd_sign(self, name: str) -> Outcome:
+        signature = " ".join(w.capitalize() for w in name.split())
+        self._op({"op": "sign", "name": signature})
+        return Outcome(f"Signed from {signature}.", [{"action": "sign", "text": signature}])
+
+    def _cmd_finish(self) -> Outcome:
+        self.finished = True
+        return Outcome(f"That's the letter to {self.letter.recipient}. Shall I save it or send it?")
+
+    def _cmd_save(self) -> Outcome:
+        return self._save(f"Saved the letter to {self.letter.recipient}.")
+
+    def _save(self, message: str) -> Outcome:
+        account = default_account(self.settings)
+        sender = account[1].from_ if account else ""
+        try:
+            saved = save(self.letter, self.settings, sender)
+        except OSError as exc:
+            return Outcome(f"I couldn't save the letter: {exc.strerror or exc}. It is still safe in my journal.")
+        self.journal.close()
+        return Outcome(message, [{"action": "save", "text": str(saved.markdown)}], done=True)
+
+    def _cmd_send(self) -> Outcome:
+        account = default_account(self.settings)
+        if account is None:
+            return Outcome("No mail account is set up, so I can't send it. Say save it to keep it.")
+        if not self.letter.email:
+            return Outcome(f"I don't have an email address for {self.letter.recipient}. Add one to your contacts, or say save it.")
+        question = f"Send the letter to {self.letter.recipient} at {self.letter.email}?"
+        self._pending = (question, self._send_now, lambda: Outcome("All right, not sent."))
+        return Outcome(question)
+
+    def _send_now(self) -> Outcome:
+        name, account = default_account(self.settings)  # type: ignore[misc]
+        message = email_message(self.letter, account.from_)
+        try:
+            send(name, account, message)
+        except EarpieceError as exc:
+            log.warning("sending the letter failed: %s", exc)
+            return Outcome(f"I couldn't send it: {exc}. The letter is still here; say send it to try again, or save it.",
+                           [{"action": "error", "text": str(exc)}])
+        saved = save(self.letter, self.settings, account.from_)
+        self.journal.close()
+        return Outcome(f"Sent to {self.letter.recipient}.", [{"action": "send", "text": self.letter.email},
+                                                           {"action": "save", "text": str(saved.markdown)}], done=True)
+
+    def _cmd_cancel(self) -> Outcome:
+        question = f"Throw away the letter to {self.letter.recipient}?"
+
+        def cancel() -> Outcome:
+            self.journal.close()
+            return Outcome("The letter is gone.", [{"action": "cancel", "text": ""}], done=True)
+
+        self._pending = (question, cancel, lambda: Outcome("All right, I kept it. Go on."))
+        return Outcome(question)
+
+    def prompt(self) -> str:
+        """Recent text, so the dictation engine continues the letter's style and punctuation."""
+        return self.letter.body()[-200:]
+
+
+def _signature_from(sender: str) -> str:
+    """ "from her husband" -> "Your husband"; "from Theodore" -> "Theodore"."""
+    words = sender.strip().split()
+    if not words:
+        return ""
+    if words[0].casefold() in ("his", "her", "their", "your", "my"):
+        return "Your " + " ".join(words[1:])
+    return " ".join(w.capitalize() for w in words)
+
+
+FINISHED_CHOICES = ("save it", "send it", "read it back", "cancel the letter")
+
+
+def _closest_choice(text: str) -> str:
+    """After "that's all" only a few answers make sense: take the one the words most resemble
+    ("and this" -> "send it"). Sending still asks for a yes first."""
+    heard = " ".join(re.findall(r"[\w']+", text.casefold()))
+    ratios = {choice: difflib.SequenceMatcher(None, heard, choice).ratio() for choice in FINISHED_CHOICES}
+    best = max(ratios, key=ratios.__getitem__)
+    return best if ratios[best] >= 0.5 else text

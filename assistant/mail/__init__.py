@@ -1,0 +1,1 @@
+"""Mail: accounts, passwords and sending (reading mail is its own issue)."""
