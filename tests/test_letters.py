@@ -127,7 +127,7 @@ def test_a_letter_dictated_through_the_pipeline(cli, speech, tmp_path: Path, iso
 def test_kill_minus_nine_loses_no_finished_sentence(speech, tmp_path: Path, isolated_dirs) -> None:
     """Kill -9 at random moments, 20 times; every acknowledged sentence survives, none twice."""
     wav = speech.write(dictation_scene(speech, SENTENCES), "long-letter.wav")
-    yes = speech.write(speech.scene(0.5, "Yes.", 3.0), "yes.wav")
+    yes = speech.write(speech.scene(4.5, "Yes.", 3.0), "yes.wav")  # after the question is asked
     journal_path = isolated_dirs["state"] / "earpiece" / "letters" / "current.jsonl"
     rng = random.Random(20261125)
     lost, doubled, resumed = 0, 0, 0
