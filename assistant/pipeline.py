@@ -74,6 +74,12 @@ class _NoPersistence:
 EARLY_PAUSE = 0.16
 """Seconds of pause after which a complete command ends the utterance without waiting for end_silence."""
 
+TRANSCRIBE_PAD = int(0.3 * SAMPLE_RATE)
+"""Samples of silence added after an utterance before transcription."""
+
+DICTATION_EARLY_PAUSE = 0.3
+"""While dictating, a pause this long after a sentence Whisper reads as finished ends the utterance."""
+
 AGREEMENT_MIN = 0.7
 
 DICTATION_COMMAND_AGREEMENT = 0.5
@@ -115,6 +121,7 @@ class Pipeline:
         self.letter: LetterDictation | None = None
         self._resume_question = self._recover_letter()
         self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
+        self._dictation_early_frames = round(DICTATION_EARLY_PAUSE / FRAME_SECONDS)
 
     def _recover_letter(self) -> str:
         """A letter that was being written when the last run died: ask whether to go on."""
@@ -202,7 +209,8 @@ class Pipeline:
             if self._recognizer is not None:
                 for piece in update.frames:
                     self._feed(piece)
-            if not update.ended and self._segmenter.silent_frames == self._early_frames and self._complete_so_far():
+            early_at = self._dictation_early_frames if self.letter is not None else self._early_frames
+            if not update.ended and self._segmenter.silent_frames == early_at and self._complete_so_far():
                 self._segmenter.force_end()
                 update.ended = True
             self._finish_utterance(update.ended)
@@ -272,7 +280,9 @@ class Pipeline:
     def _transcribe(self, audio: np.ndarray) -> Transcript:
         assert self.engines.dictation is not None
         prompt = self.letter.prompt() if self.letter is not None else self.wake.prompt(self.session.name)
-        return self.engines.dictation.transcribe(audio, prompt=prompt)
+        # a little silence after the words, as a whole utterance has: Whisper reads a cut-short ending worse
+        padded = np.concatenate([audio, np.zeros(TRANSCRIBE_PAD, audio.dtype)])
+        return self.engines.dictation.transcribe(padded, prompt=prompt)
 
     def _complete_so_far(self) -> bool:
         """After a short pause, is what was said already a whole command (or a bare wake word)?
@@ -280,14 +290,17 @@ class Pipeline:
         If so the utterance ends now instead of after the full end_silence: replies come sooner,
         and a pause inside an unfinished command ("set a timer for... ten minutes") still waits.
         """
-        if self.engines.dictation is None or self.letter is not None:
-            return False  # a writer pausing mid-sentence must not be cut off
+        if self.engines.dictation is None:
+            return False
         audio = self._segmenter.utterance()
         try:
             transcript = self._transcribe(audio)
         except Exception:  # the final read will report it
             return False
         self._early = (len(audio), transcript)
+        if self.letter is not None:
+            # a writer pausing mid-sentence must not be cut off: only a finished sentence ends early
+            return transcript.text.rstrip().endswith((".", "?", "!")) and not transcript.text.rstrip().endswith("...")
         hit = self.wake.match(transcript.text)
         if hit is None and self.dialogue.needs_wake_word:
             return False
@@ -338,7 +351,8 @@ class Pipeline:
             return text
         if parse_command(reading) is None:
             return text
-        agreement = difflib.SequenceMatcher(None, " ".join(words_of(text)), reading).ratio()
+        agreement = max(self.engines.streaming.sounds_alike(text, reading),
+                        difflib.SequenceMatcher(None, " ".join(words_of(text)), reading).ratio())
         # once the letter is finished, only commands are expected: a looser likeness will do
         needed = DICTATION_COMMAND_AGREEMENT / 2 if self.letter.finished else DICTATION_COMMAND_AGREEMENT
         if agreement < needed:
@@ -392,7 +406,8 @@ class Pipeline:
         reading = self._grammar_reading()
         # Only slot-less readings: a number the dictation engine did not hear is never guessed.
         if reading and reading.name != UNKNOWN and not reading.slots:
-            agreement = difflib.SequenceMatcher(None, " ".join(words_of(command)), reading.text).ratio()
+            agreement = max(self.engines.streaming.sounds_alike(command, reading.text),
+                            difflib.SequenceMatcher(None, " ".join(words_of(command)), reading.text).ratio())
             if agreement >= AGREEMENT_MIN:
                 log.info("heard %r; the command grammar read %r (agreement %.2f)", command, reading.text, agreement)
                 return reading, command

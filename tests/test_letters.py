@@ -50,6 +50,7 @@ def test_dictation_commands(said: str, command: str, args: tuple) -> None:
     parsed = parse_command(said)
     assert parsed is not None and (parsed.name, parsed.args) == (command, args)
     assert parse_command("I scratched that old car of yours.") is None
+    assert parse_command("New paragraph, please.") == parse_command("please new paragraph")
 
 
 def test_scratch_replace_and_paragraphs_render_exactly() -> None:
@@ -96,7 +97,7 @@ def test_a_letter_dictated_through_the_pipeline(cli, speech, tmp_path: Path, iso
     wav = speech.write(speech.scene(
         0.5, "Samantha, take a letter to Tom.", 3.5,
         "I hope you are well, full stop.", 1.2, "We miss you very much.", 1.2, "The dog is not well.", 1.2,
-        "Scratch that.", 3.5, "New paragraph.", 1.2, "Come home soon and bring your guitar.", 1.2,
+        "Scratch that.", 3.5, "New paragraph, please.", 1.2, "Come home soon and bring your guitar.", 1.2,
         "Replace guitar with piano.", 4.0, "Sign it from your father.", 3.5, "That's all.", 5.0, "Save it.", 4.0,
     ), "letter.wav")
     events_path = tmp_path / "events.jsonl"

@@ -72,7 +72,7 @@ COMMAND_PHRASES = (
 def parse_command(text: str) -> Command | None:
     """A whole utterance that is a dictation command, or None for text to write."""
     clean = re.sub(r"[^\w' ]+", " ", text.casefold().replace("\u2019", "'"))
-    clean = " ".join(clean.split())
+    clean = re.sub(r"^please |(?<! with) please$", "", " ".join(clean.split()))
     for pattern, name in _COMMANDS:
         found = pattern.match(clean)
         if found:

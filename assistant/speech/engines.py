@@ -68,6 +68,27 @@ class StreamingEngine(ABC):
         """Whether the engine can recognize ``word`` at all (its dictionary or vocabulary)."""
         return True
 
+    def pronounce(self, word: str) -> list[str] | None:
+        """The word's phones, when the engine has a pronouncing dictionary."""
+        return None
+
+    def sounds_alike(self, a: str, b: str) -> float:
+        """0..1 likeness of two texts as spoken: phones where known, letters otherwise.
+
+        "do pair it up" and "new paragraph" share few letters but many sounds, which is what
+        matters when deciding whether a misheard utterance was a command.
+        """
+        import difflib
+
+        return difflib.SequenceMatcher(None, self._sounds(a), self._sounds(b), autojunk=False).ratio()
+
+    def _sounds(self, text: str) -> list[str]:
+        sounds: list[str] = []
+        for word in words_of(text):
+            phones = self.pronounce(word)
+            sounds += phones if phones else list(word)
+        return sounds
+
     def unknown_words(self, phrases: Sequence[str]) -> list[str]:
         """Words of ``phrases`` the engine cannot recognize (so callers can warn)."""
         return sorted({w for p in phrases for w in words_of(p) if not self.knows(w)})

@@ -67,6 +67,10 @@ class SphinxEngine(StreamingEngine):
     def knows(self, word: str) -> bool:
         return self._decoder.lookup_word(word) is not None
 
+    def pronounce(self, word: str) -> list[str] | None:
+        phones = self._decoder.lookup_word(word)
+        return phones.split() if phones else None
+
     def recognizer(self, grammar: "Sequence[str] | Grammar | None" = None) -> StreamingRecognizer:
         return SphinxRecognizer(self._decoder, self._search_for(grammar))
 
