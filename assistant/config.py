@@ -96,6 +96,9 @@ class LettersSettings:
     dir: str = ""
     """Where letters are saved; empty means the XDG data dir's earpiece/letters."""
 
+    drafts: bool = False
+    """Also put each saved letter in the mail account's IMAP Drafts folder."""
+
 
 @dataclass(frozen=True)
 class MailAccountSettings:

@@ -208,3 +208,19 @@ def smtp_server():  # type: ignore[no-untyped-def]
     controller.outbox = controller.handler
     yield controller
     controller.stop()
+
+
+@pytest.fixture(scope="session")
+def imap_server():  # type: ignore[no-untyped-def]
+    """A real Dovecot on loopback (theodore / s3cret-pw), with Drafts, Sent, Archive and Trash."""
+    import shutil as _shutil
+
+    from mailserver import Dovecot
+
+    assert _shutil.which("dovecot"), "dovecot is not installed (.ci/bootstrap test installs dovecot-imapd)"
+    server = Dovecot().start()
+    yield server
+    server.stop()
+    problems = server.log_problems()
+    _shutil.rmtree(server.base, ignore_errors=True)
+    assert not problems, problems

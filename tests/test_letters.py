@@ -196,3 +196,33 @@ from = "Theodore <theodore@example.org>"
     body = message.get_content().replace("\r\n", "\n")
     assert body.startswith("Dear Tom,\n\nWe miss you very much.") and "Love," in body
     assert "s3cret-pw" not in json.dumps(events)  # the password appears in no event
+
+
+def test_save_also_lands_in_the_imap_drafts_folder(cli, speech, tmp_path: Path, imap_server) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[letters]
+drafts = true
+[mail.accounts.home]
+imap_host = "127.0.0.1"
+imap_port = {imap_server.imaps_port}
+security = "tls"
+username = "theodore"
+password_env = "EP_TEST_PASSWORD"
+from = "Theodore <theodore@example.org>"
+""")
+    wav = speech.write(speech.scene(0.5, "Samantha, take a letter to Tom.", 3.5, "We miss you very much.", 1.2,
+                                    "That's all.", 5.0, "Save it.", 6.0), "draft.wav")
+    events_path = tmp_path / "events.jsonl"
+    result = subprocess.run([sys.executable, "-m", "assistant", "--config", str(config), "run", "--input", str(wav),
+                             "--events", str(events_path)], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, EP_TEST_PASSWORD="s3cret-pw", SSL_CERT_FILE=str(imap_server.cafile)))
+    assert result.returncode == 0, result.stderr
+    events = read_events(events_path)
+    assert [e["action"] for e in events if e["type"] == "letter"] == ["start", "append", "save"]
+    assert not [e for e in events if e["type"] == "error"], events
+    drafts = list(imap_server.maildir("Drafts"))
+    assert len(drafts) == 1
+    draft = email.message_from_bytes(bytes(drafts[0]), policy=default_policy)
+    assert draft["Subject"] == "A letter for Tom" and "We miss you very much." in draft.get_content()
+    assert "D" in drafts[0].get_flags()

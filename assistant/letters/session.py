@@ -22,7 +22,7 @@ from assistant.letters.journal import Journal
 from assistant.letters.model import PARAGRAPH, Letter
 from assistant.letters.spoken import clean_dictation, parse_command
 from assistant.letters.store import email_message, save, slug
-from assistant.mail.accounts import default_account, send
+from assistant.mail.accounts import default_account, save_draft, send
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +187,16 @@ class LetterDictation:
             saved = save(self.letter, self.settings, sender)
         except OSError as exc:
             return Outcome(f"I couldn't save the letter: {exc.strerror or exc}. It is still safe in my journal.")
+        events: list[dict[str, Any]] = [{"action": "save", "text": str(saved.markdown)}]
+        if self.settings.letters.drafts and account is not None:
+            try:
+                save_draft(account[0], account[1], email_message(self.letter, sender))
+                message += " It's in your Drafts folder too."
+            except EarpieceError as exc:
+                events.append({"action": "error", "text": f"saving the draft failed: {exc}"})
+                message += " I couldn't put it in your Drafts folder, but it is saved here."
         self.journal.close()
-        return Outcome(message, [{"action": "save", "text": str(saved.markdown)}], done=True)
+        return Outcome(message, events, done=True)
 
     def _cmd_send(self) -> Outcome:
         account = default_account(self.settings)

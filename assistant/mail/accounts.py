@@ -73,3 +73,35 @@ def send(name: str, account: MailAccountSettings, message: EmailMessage, timeout
         raise MailError(f"the mail server refused the password for {name}") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"sending through {account.smtp_host} failed: {type(exc).__name__}: {exc}") from None
+
+
+def save_draft(name: str, account: MailAccountSettings, message: EmailMessage, folder: str = "Drafts",
+               timeout: float = 30) -> None:
+    """APPEND the message to the account's Drafts folder, flagged \\Draft."""
+    import imaplib
+    import time as _time
+
+    if not account.imap_host:
+        raise MailError(f"mail account {name} has no imap_host")
+    context = ssl.create_default_context()
+    try:
+        if account.security == "tls":
+            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(account.imap_host, account.imap_port, ssl_context=context, timeout=timeout)
+        else:
+            client = imaplib.IMAP4(account.imap_host, account.imap_port, timeout=timeout)
+            if account.security == "starttls":
+                client.starttls(ssl_context=context)
+        try:
+            client.login(account.username, password(name, account))
+            status, detail = client.append(folder, "(\\Draft)", imaplib.Time2Internaldate(_time.time()), bytes(message))
+            if status != "OK":
+                raise MailError(f"the mail server would not save the draft: {detail!r}")
+        finally:
+            try:
+                client.logout()
+            except (imaplib.IMAP4.error, OSError):
+                pass
+    except imaplib.IMAP4.error as exc:
+        raise MailError(f"the mail server refused the draft for {name}: {exc}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise MailError(f"cannot reach {account.imap_host}: {type(exc).__name__}: {exc}") from None
