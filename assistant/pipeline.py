@@ -71,8 +71,16 @@ class _NoPersistence:
         pass
 
 
+EARLY_MAX_SECONDS = 8.0
+"""Only utterances up to this long are checked for being a complete command early."""
+
 EARLY_PAUSE = 0.16
 """Seconds of pause after which a complete command ends the utterance without waiting for end_silence."""
+
+WAKE_WINDOW = 3.0
+"""Seconds at the start of an utterance in which the wake word must be heard while idle."""
+
+WAKE_WINDOW_FRAMES = round(WAKE_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
 
 TRANSCRIBE_PAD = int(0.3 * SAMPLE_RATE)
 """Samples of silence added after an utterance before transcription."""
@@ -122,6 +130,7 @@ class Pipeline:
         self._resume_question = self._recover_letter()
         self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
         self._dictation_early_frames = round(DICTATION_EARLY_PAUSE / FRAME_SECONDS)
+        self._not_for_us = False
 
     def _recover_letter(self) -> str:
         """A letter that was being written when the last run died: ask whether to go on."""
@@ -204,16 +213,24 @@ class Pipeline:
             update = self._segmenter.push(frame)
             if update.started:
                 self._early = None
+                self._not_for_us = False
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer()
-            if self._recognizer is not None:
+            if self._recognizer is not None and not self._not_for_us:
                 for piece in update.frames:
                     self._feed(piece)
+            if self._segmenter.in_speech and not self._not_for_us and self._wake_window_passed():
+                self._not_for_us = True
             early_at = self._dictation_early_frames if self.letter is not None else self._early_frames
-            if not update.ended and self._segmenter.silent_frames == early_at and self._complete_so_far():
+            if (not update.ended and not self._not_for_us and self._segmenter.silent_frames == early_at
+                    and self._complete_so_far()):
                 self._segmenter.force_end()
                 update.ended = True
-            self._finish_utterance(update.ended)
+            if update.ended and self._not_for_us:
+                self.bus.emit("speech_end", self.t)
+                self._recognizer = None  # speech that did not start with the wake word: nothing more to do
+            else:
+                self._finish_utterance(update.ended)
         transition = self.dialogue.tick(self.t, self._segmenter.in_speech)
         if transition and transition.reason == "played":
             self.bus.emit("speak_end", self.t, interrupted=False)
@@ -284,6 +301,23 @@ class Pipeline:
         padded = np.concatenate([audio, np.zeros(TRANSCRIBE_PAD, audio.dtype)])
         return self.engines.dictation.transcribe(padded, prompt=prompt)
 
+    def _wake_window_passed(self) -> bool:
+        """While idle, only the start of an utterance can hold the wake word: once WAKE_WINDOW
+        seconds of it are in, read just that much, and if the name is not there, stop listening
+        to the rest. Long speech not meant for the assistant then costs one short read."""
+        if not self.dialogue.needs_wake_word or self.letter is not None or self.engines.dictation is None:
+            return False
+        if len(self._segmenter.audio) != WAKE_WINDOW_FRAMES:
+            return False
+        try:
+            heard = self._transcribe(self._segmenter.utterance())
+        except Exception:  # the utterance's end will be read again and report it
+            return False
+        if self.wake.match(heard.text) is not None:
+            return False
+        log.info("not for me (no wake word at the start): %r", heard.text)
+        return True
+
     def _complete_so_far(self) -> bool:
         """After a short pause, is what was said already a whole command (or a bare wake word)?
 
@@ -293,6 +327,8 @@ class Pipeline:
         if self.engines.dictation is None:
             return False
         audio = self._segmenter.utterance()
+        if self.letter is None and len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE:
+            return False  # commands are short; a long utterance ends the ordinary way
         try:
             transcript = self._transcribe(audio)
         except Exception:  # the final read will report it
