@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -377,18 +377,10 @@ class Pipeline:
         and the two readings look alike."""
         if parse_command(text) is not None or len(words_of(text)) > 5 or self.engines.dictation is None:
             return text
-        try:
-            recognizer = self.engines.streaming.recognizer(COMMAND_PHRASES)
-            for frame in self._segmenter.audio:
-                recognizer.accept(frame)
-            reading = recognizer.finish().text
-        except EarpieceError as exc:
-            log.debug("no command grammar for dictation: %s", exc)
+        reading = self._reread(COMMAND_PHRASES)
+        if reading is None or parse_command(reading) is None:
             return text
-        if parse_command(reading) is None:
-            return text
-        agreement = max(self.engines.streaming.sounds_alike(text, reading),
-                        difflib.SequenceMatcher(None, " ".join(words_of(text)), reading).ratio())
+        agreement = self._likeness(text, reading)
         # once the letter is finished, only commands are expected: a looser likeness will do
         needed = DICTATION_COMMAND_AGREEMENT / 2 if self.letter.finished else DICTATION_COMMAND_AGREEMENT
         if agreement < needed:
@@ -442,8 +434,7 @@ class Pipeline:
         reading = self._grammar_reading()
         # Only slot-less readings: a number the dictation engine did not hear is never guessed.
         if reading and reading.name != UNKNOWN and not reading.slots:
-            agreement = max(self.engines.streaming.sounds_alike(command, reading.text),
-                            difflib.SequenceMatcher(None, " ".join(words_of(command)), reading.text).ratio())
+            agreement = self._likeness(command, reading.text)
             if agreement >= AGREEMENT_MIN:
                 log.info("heard %r; the command grammar read %r (agreement %.2f)", command, reading.text, agreement)
                 return reading, command
@@ -452,15 +443,24 @@ class Pipeline:
     def _grammar_reading(self) -> IntentMatch | None:
         """Decode the utterance again, restricted to what the templates allow."""
         assert self._grammar is not None
+        text = self._reread(self._grammar)
+        return self.router.route(self.wake.strip(text)) if text is not None else None
+
+    def _reread(self, grammar: "Grammar | Sequence[str]") -> str | None:
+        """The current utterance decoded again by the streaming engine, restricted to ``grammar``."""
         try:
-            recognizer = self.engines.streaming.recognizer(self._grammar)
+            recognizer = self.engines.streaming.recognizer(grammar)
             for frame in self._segmenter.audio:
                 recognizer.accept(frame)
-            text = recognizer.finish().text
+            return recognizer.finish().text
         except EarpieceError as exc:
-            log.warning("command grammar failed: %s", exc)
+            log.warning("grammar-restricted reading failed: %s", exc)
             return None
-        return self.router.route(self.wake.strip(text))
+
+    def _likeness(self, heard: str, reading: str) -> float:
+        """How alike two readings are, by sound (phones) or by letters, whichever is kinder."""
+        return max(self.engines.streaming.sounds_alike(heard, reading),
+                   difflib.SequenceMatcher(None, " ".join(words_of(heard)), reading).ratio())
 
     def _respond(self, intent: IntentMatch) -> None:
         if intent.name not in ("Confirm", "Deny"):
