@@ -301,3 +301,39 @@ def test_sigterm_mid_sentence_finishes_it_first(cli, runtime: Path, headset_conf
             time.sleep(0.1)
     finally:
         monitor.close()
+
+
+def test_sigterm_mid_dictation_loses_nothing(cli, runtime: Path, headset_config: Path, headset, speech,
+                                             isolated_dirs) -> None:
+    """A letter dictated through the virtual headset; SIGTERM while a sentence is being spoken."""
+    cli("--config", headset_config, "daemon", "start", check=True)
+    pid = int((runtime / "daemon.pid").read_text())
+    monitor = Monitor(headset)
+    journal = headset_config.parent / "earpiece-state" / "letters" / "current.jsonl"
+    try:
+        time.sleep(0.5)
+        headset.speak_into_mic(speech.write(speech.scene(0.3, "Samantha, take a letter to Tom.", 0.5), "start.wav"))
+        monitor.wait_for(lambda e: e["type"] == "letter" and e["action"] == "start")
+        monitor.wait_for(lambda e: e["type"] == "speak_end")
+        headset.speak_into_mic(speech.write(speech.scene(0.3, "We miss you very much.", 1.2), "first.wav"))
+        first = monitor.wait_for(lambda e: e["type"] == "letter" and e["action"] == "append")
+        player = subprocess.Popen(["paplay", "--device=micfeed",
+                                   str(speech.write(speech.scene(0.3, "The garden is full of roses this year.", 0.0),
+                                                    "second.wav"))], env=headset.env())
+        monitor.wait_for(lambda e: e["type"] == "speech_start")
+        time.sleep(1.2)
+        os.kill(pid, signal.SIGTERM)  # mid-sentence
+        player.wait(30)
+        deadline = time.monotonic() + 30
+        while not gone(pid):
+            assert time.monotonic() < deadline, "daemon did not exit after SIGTERM"
+            time.sleep(0.1)
+    finally:
+        monitor.close()
+    from assistant.letters.journal import Journal
+
+    recovered = Journal.recover(journal)
+    assert recovered is not None, "the letter's journal is gone"
+    pieces = recovered[1].pieces
+    assert pieces[0] == first["text"]
+    assert len(pieces) == 2 and "full of" in pieces[1].lower()  # the sentence being spoken was finished and kept
