@@ -85,7 +85,7 @@ WAKE_WINDOW_FRAMES = round(WAKE_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
 TRANSCRIBE_PAD = int(0.3 * SAMPLE_RATE)
 """Samples of silence added after an utterance before transcription."""
 
-DICTATION_EARLY_PAUSE = 0.3
+DICTATION_EARLY_PAUSE = 0.25
 """While dictating, a pause this long after a sentence Whisper reads as finished ends the utterance."""
 
 AGREEMENT_MIN = 0.7
