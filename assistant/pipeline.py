@@ -261,11 +261,20 @@ class Pipeline:
             return self.engines.streaming.recognizer()
         except EarpieceError as exc:
             self.bus.emit("error", self.t, message=str(exc))
-            return None
+        except Exception as exc:  # an engine fault costs this utterance's partials, never the loop
+            log.exception("the streaming engine failed")
+            self.bus.emit("error", self.t, message=f"{self.engines.streaming.name} failed: {exc}")
+        return None
 
     def _feed(self, frame: np.ndarray) -> None:
         assert self._recognizer is not None
-        partial = self._recognizer.accept(frame)
+        try:
+            partial = self._recognizer.accept(frame)
+        except Exception as exc:  # partials are a nicety: drop them for this utterance, keep listening
+            log.exception("the streaming engine failed mid-utterance")
+            self.bus.emit("error", self.t, message=f"{self.engines.streaming.name} failed: {exc}")
+            self._recognizer = None
+            return
         if partial and self.dialogue.state in (State.LISTENING, State.FOLLOW_UP):
             self.bus.emit("partial", self.t, text=partial)
 
@@ -273,7 +282,12 @@ class Pipeline:
         if not ended:
             return
         self.bus.emit("speech_end", self.t)
-        streamed = self._recognizer.finish() if self._recognizer is not None else Transcript("")
+        try:
+            streamed = self._recognizer.finish() if self._recognizer is not None else Transcript("")
+        except Exception as exc:  # the dictation engine can still read the utterance
+            log.exception("the streaming engine failed to finish")
+            self.bus.emit("error", self.t, message=f"{self.engines.streaming.name} failed: {exc}")
+            streamed = Transcript("")
         self._recognizer = None
         try:
             heard = self._final_text(self._segmenter.utterance(), streamed)

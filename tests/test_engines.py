@@ -127,3 +127,11 @@ def test_english_vosk_model_is_used_when_installed(monkeypatch, sphinx) -> None:
         assert load_streaming(settings).name == "pocketsphinx"
         pytest.skip("no English Vosk model installed on this machine (none can be downloaded here)")
     assert load_streaming(settings).name == "vosk"
+
+
+def test_sphinx_recovers_when_a_recognizer_is_dropped_mid_utterance(sphinx, shared_speech: Path) -> None:
+    audio = float_to_int16(read_wav(shared_speech / "sr-one-two-three.wav"))
+    dropped = sphinx.recognizer()
+    dropped.accept(audio[:8000])  # then forgotten, as the pipeline does with speech not meant for it
+    _, final = stream(sphinx, read_wav(shared_speech / "speechcommands-yes.wav"))  # raised KeyError before
+    assert final.text.split()[-1] == "yes"

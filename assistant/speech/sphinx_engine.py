@@ -23,6 +23,7 @@ class SphinxRecognizer(StreamingRecognizer):
         self._decoder.activate_search(search)
         self._decoder.start_utt()
         self._partial = ""
+        self.finished = False
 
     def accept(self, frame: np.ndarray) -> str | None:
         self._decoder.process_raw(frame.astype(np.int16).tobytes(), False, False)
@@ -33,7 +34,17 @@ class SphinxRecognizer(StreamingRecognizer):
             return text
         return None
 
+    def abandon(self) -> None:
+        """End the decoder's utterance without a result (the caller lost interest in it)."""
+        if not self.finished:
+            self.finished = True
+            try:
+                self._decoder.end_utt()
+            except Exception:  # already ended: nothing to undo
+                log.debug("end_utt on an abandoned recognizer failed", exc_info=True)
+
     def finish(self) -> Transcript:
+        self.finished = True
         self._decoder.end_utt()
         hyp = self._decoder.hyp()
         if hyp is None:
@@ -63,6 +74,7 @@ class SphinxEngine(StreamingEngine):
         self._open_search = self._decoder.current_search()
         self._grammars: dict[tuple[str, ...], str] = {}
         self._compiled: dict[str, str] = {}
+        self._active: SphinxRecognizer | None = None
 
     def knows(self, word: str) -> bool:
         return self._decoder.lookup_word(word) is not None
@@ -72,7 +84,12 @@ class SphinxEngine(StreamingEngine):
         return phones.split() if phones else None
 
     def recognizer(self, grammar: "Sequence[str] | Grammar | None" = None) -> StreamingRecognizer:
-        return SphinxRecognizer(self._decoder, self._search_for(grammar))
+        # One decoder serves every recognizer: one still mid-utterance (dropped by its caller)
+        # must end before another search can be activated.
+        if self._active is not None:
+            self._active.abandon()
+        self._active = SphinxRecognizer(self._decoder, self._search_for(grammar))
+        return self._active
 
     def _search_for(self, grammar: "Sequence[str] | Grammar | None") -> str:
         if not grammar:
