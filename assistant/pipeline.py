@@ -80,6 +80,9 @@ EARLY_PAUSE = 0.16
 WAKE_WINDOW = 3.0
 """Seconds at the start of an utterance in which the wake word must be heard while idle."""
 
+WAKE_SEEN_BY = 1.5
+"""Seconds of speech after which a wake phrase at its start would have been heard (a pause-time read)."""
+
 WAKE_WINDOW_FRAMES = round(WAKE_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
 
 TRANSCRIBE_PAD = int(0.3 * SAMPLE_RATE)
@@ -353,6 +356,8 @@ class Pipeline:
             return transcript.text.rstrip().endswith((".", "?", "!")) and not transcript.text.rstrip().endswith("...")
         hit = self.wake.match(transcript.text)
         if hit is None and self.dialogue.needs_wake_word:
+            if len(audio) >= WAKE_SEEN_BY * SAMPLE_RATE:
+                self._not_for_us = True  # long enough to have held the name, and it did not
             return False
         command = hit.command if hit is not None else transcript.text
         if not any(ch.isalnum() for ch in command):
