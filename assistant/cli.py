@@ -242,7 +242,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
             dictation = load_dictation(replace(settings, speech=replace(settings.speech, dictation="whisper")))
         assert dictation is not None
-        transcript = dictation.transcribe(audio)
+        transcript = dictation.transcribe(audio, words=args.json)
     else:
         recognizer = load_streaming(settings, engine).recognizer()
         for start in range(0, len(audio), 1600):

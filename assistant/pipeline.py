@@ -85,15 +85,12 @@ WAKE_SEEN_BY = 1.5
 
 WAKE_WINDOW_FRAMES = round(WAKE_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
 
-TRANSCRIBE_PAD = int(0.3 * SAMPLE_RATE)
-"""Samples of silence added after an utterance before transcription."""
-
-DICTATION_EARLY_PAUSE = 0.25
+DICTATION_EARLY_PAUSE = 0.2
 """While dictating, a pause this long after a sentence Whisper reads as finished ends the utterance."""
 
 AGREEMENT_MIN = 0.7
 
-DICTATION_COMMAND_AGREEMENT = 0.5
+DICTATION_COMMAND_AGREEMENT = 0.6
 """A misheard short dictation command needs at least this likeness to the grammar's reading."""
 """How closely the grammar's reading must resemble the dictation text to overrule "Unknown"."""
 
@@ -313,10 +310,10 @@ class Pipeline:
 
     def _transcribe(self, audio: np.ndarray) -> Transcript:
         assert self.engines.dictation is not None
-        prompt = self.letter.prompt() if self.letter is not None else self.wake.prompt(self.session.name)
-        # a little silence after the words, as a whole utterance has: Whisper reads a cut-short ending worse
-        padded = np.concatenate([audio, np.zeros(TRANSCRIBE_PAD, audio.dtype)])
-        return self.engines.dictation.transcribe(padded, prompt=prompt)
+        # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
+        # voices (bench/letters.py, measured both ways), and it costs decoding time.
+        prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
+        return self.engines.dictation.transcribe(audio, prompt=prompt)
 
     def _wake_window_passed(self) -> bool:
         """While idle, only the start of an utterance can hold the wake word: once WAKE_WINDOW
@@ -401,7 +398,7 @@ class Pipeline:
             return text
         agreement = self._likeness(text, reading)
         # once the letter is finished, only commands are expected: a looser likeness will do
-        needed = DICTATION_COMMAND_AGREEMENT / 2 if self.letter.finished else DICTATION_COMMAND_AGREEMENT
+        needed = 0.25 if self.letter.finished else DICTATION_COMMAND_AGREEMENT
         if agreement < needed:
             return text
         log.info("dictation: heard %r, taking it as the command %r (agreement %.2f)", text, reading, agreement)

@@ -98,8 +98,9 @@ class DictationEngine(ABC):
     name: str
 
     @abstractmethod
-    def transcribe(self, audio: np.ndarray, prompt: str = "") -> Transcript:
-        """Transcribe a finished 16 kHz utterance (int16 or float32)."""
+    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False) -> Transcript:
+        """Transcribe a finished 16 kHz utterance (int16 or float32); ``words`` adds word timings
+        and confidences, which cost extra time and only some callers need."""
 
 
 def words_of(text: str) -> list[str]:

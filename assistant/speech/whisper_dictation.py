@@ -63,13 +63,15 @@ class WhisperDictation(DictationEngine):
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"cannot load the Whisper model at {model_dir}: {exc}") from None
 
-    def transcribe(self, audio: np.ndarray, prompt: str = "") -> Transcript:
+    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if samples.size < 1600:  # under 0.1 s: nothing Whisper can read, and it would hallucinate
             return Transcript("", engine=self.name)
         segments, _info = self._model.transcribe(
-            samples, language="en", beam_size=1, vad_filter=False, condition_on_previous_text=False,
-            initial_prompt=prompt or None, word_timestamps=True, without_timestamps=False,
+            # one greedy pass: temperature fallbacks re-decode the whole utterance (p95 latency x2)
+            # for little gain on short utterances
+            samples, language="en", beam_size=1, temperature=0.0, vad_filter=False, condition_on_previous_text=False,
+            initial_prompt=prompt or None, word_timestamps=words, without_timestamps=not words,
         )
         words: list[Word] = []
         texts: list[str] = []
