@@ -14,7 +14,8 @@ from hassil.sample import sample_sentence
 
 from assistant.intents.router import Router
 
-FILLERS = {"hours": "two", "minutes": "twenty five", "seconds": "thirty", "name": "Ada"}
+FILLERS = {"hours": "two", "minutes": "twenty five", "seconds": "thirty", "name": "Ada", "recipient": "Tom",
+           "sender": "his father"}
 
 
 def spoken_templates() -> Iterator[tuple[str, str]]:
