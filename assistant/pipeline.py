@@ -398,7 +398,12 @@ class Pipeline:
             return text
         agreement = self._likeness(text, reading)
         # once the letter is finished, only commands are expected: a looser likeness will do
-        needed = 0.25 if self.letter.finished else DICTATION_COMMAND_AGREEMENT
+        if self.letter.finished:
+            needed = 0.25  # only commands are expected now
+        elif len(words_of(text)) <= 3:
+            needed = DICTATION_COMMAND_AGREEMENT - 0.1  # "crash note": too short to be a sentence that matters
+        else:
+            needed = DICTATION_COMMAND_AGREEMENT
         if agreement < needed:
             return text
         log.info("dictation: heard %r, taking it as the command %r (agreement %.2f)", text, reading, agreement)

