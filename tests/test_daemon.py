@@ -50,6 +50,13 @@ def gone(pid: int) -> bool:
         return True
 
 
+def wait_gone(pid: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not gone(pid):
+        assert time.monotonic() < deadline, f"daemon {pid} did not exit"
+        time.sleep(0.1)
+
+
 def control(runtime: Path, payload: bytes, timeout: float = 20) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -295,10 +302,7 @@ def test_sigterm_mid_sentence_finishes_it_first(cli, runtime: Path, headset_conf
         event = monitor.wait_for(lambda e: e["type"] == "transcript", timeout=30)
         assert "name" in event["text"].lower()
         player.wait(30)
-        deadline = time.monotonic() + 30
-        while not gone(pid):
-            assert time.monotonic() < deadline, "daemon did not exit after SIGTERM"
-            time.sleep(0.1)
+        wait_gone(pid)
     finally:
         monitor.close()
 
@@ -324,10 +328,7 @@ def test_sigterm_mid_dictation_loses_nothing(cli, runtime: Path, headset_config:
         time.sleep(1.2)
         os.kill(pid, signal.SIGTERM)  # mid-sentence
         player.wait(30)
-        deadline = time.monotonic() + 30
-        while not gone(pid):
-            assert time.monotonic() < deadline, "daemon did not exit after SIGTERM"
-            time.sleep(0.1)
+        wait_gone(pid)
     finally:
         monitor.close()
     from assistant.letters.journal import Journal
