@@ -236,11 +236,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     audio = float_to_int16(read_wav(args.file))
     engine = args.engine or ("whisper" if settings.speech.dictation == "whisper" else None)
     if engine == "whisper":
-        dictation = load_dictation(settings) if settings.speech.dictation == "whisper" else None
-        if dictation is None:
-            from dataclasses import replace
+        from dataclasses import replace
 
-            dictation = load_dictation(replace(settings, speech=replace(settings.speech, dictation="whisper")))
+        # --engine whisper works even when the config sends dictation to the streaming engine
+        dictation = load_dictation(replace(settings, speech=replace(settings.speech, dictation="whisper")))
         assert dictation is not None
         transcript = dictation.transcribe(audio, words=args.json)
     else:

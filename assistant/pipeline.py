@@ -89,10 +89,10 @@ DICTATION_EARLY_PAUSE = 0.2
 """While dictating, a pause this long after a sentence Whisper reads as finished ends the utterance."""
 
 AGREEMENT_MIN = 0.7
+"""How closely the grammar's reading must resemble the dictation text to overrule "Unknown"."""
 
 DICTATION_COMMAND_AGREEMENT = 0.6
 """A misheard short dictation command needs at least this likeness to the grammar's reading."""
-"""How closely the grammar's reading must resemble the dictation text to overrule "Unknown"."""
 
 
 class Pipeline:
@@ -363,7 +363,7 @@ class Pipeline:
 
     def _handle_text(self, text: str) -> None:
         if self.letter is not None:
-            self._dictate(self.wake.strip(text) if self.wake.match(text) else text)
+            self._dictate(self.wake.strip(text))
             return
         hit = self.wake.match(text)
         if hit is None and self.dialogue.needs_wake_word:
@@ -377,8 +377,8 @@ class Pipeline:
             self._earcon("wake")  # a bare wake word: say "I'm listening" and wait for the command
             return
         self.dialogue.thinking()
-        intent, heard = self._understand(command)
-        self.bus.emit("transcript", self.t, text=heard)
+        intent = self._understand(command)
+        self.bus.emit("transcript", self.t, text=command)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
         if intent.name == "StartLetter":
             self._start_letter(intent)
@@ -441,25 +441,25 @@ class Pipeline:
         if outcome.say:
             self._speak(outcome.say)
 
-    def _understand(self, command: str) -> tuple[IntentMatch, str]:
+    def _understand(self, command: str) -> IntentMatch:
         """Templates first; then the nearest template sentence; then the command grammar on the audio."""
         intent = self.router.route(command)
         if intent.name != UNKNOWN:
-            return intent, command
+            return intent
         nearest = self.router.nearest(command)
         if nearest.name != UNKNOWN:
             log.info("heard %r, taking it as %r", command, nearest.text)
-            return nearest, command
+            return nearest
         if self._grammar is None or self.engines.dictation is None:
-            return intent, command
+            return intent
         reading = self._grammar_reading()
         # Only slot-less readings: a number the dictation engine did not hear is never guessed.
         if reading and reading.name != UNKNOWN and not reading.slots:
             agreement = self._likeness(command, reading.text)
             if agreement >= AGREEMENT_MIN:
                 log.info("heard %r; the command grammar read %r (agreement %.2f)", command, reading.text, agreement)
-                return reading, command
-        return intent, command
+                return reading
+        return intent
 
     def _grammar_reading(self) -> IntentMatch | None:
         """Decode the utterance again, restricted to what the templates allow."""

@@ -17,10 +17,8 @@ from __future__ import annotations
 import re
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 from common import ROOT, VOICES, Runner, say, speech_end, write_section

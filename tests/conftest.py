@@ -12,7 +12,7 @@ from datetime import datetime
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -130,11 +130,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
     assert lines and lines[-1].startswith("earpiece: "), result.stderr
     for needle in needles:
         assert needle in result.stderr, (needle, result.stderr)
-
-
-@pytest.fixture()
-def events_of() -> Iterator[Any]:
-    yield read_events
 
 
 START = datetime(2026, 11, 25, 15, 10)

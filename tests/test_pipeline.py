@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import read_events
+from conftest import START, read_events
 from speech import VOICES, Voice
 
 from assistant.audio.wavio import read_wav
 from assistant.config import Settings
 
-START = datetime(2026, 11, 25, 15, 10)
 
 
 def of(events: list[dict[str, Any]], type_: str, field: str | None = None) -> list[Any]:

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import read_events
+from conftest import START, read_events
 
-START = datetime(2026, 11, 25, 15, 10)
 
 
 def run(cli, speech, tmp_path: Path, name: str, *scene, config: Path | None = None, start: datetime = START) -> list[dict]:

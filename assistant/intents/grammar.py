@@ -40,9 +40,6 @@ class Grammar:
     words: frozenset[str]
     """Every word the grammar can produce, for dictionary checks."""
 
-    key: str
-    """Identifies the grammar so engines compile it once."""
-
 
 class _Compiler:
     def __init__(self, intents: Intents, known: Callable[[str], bool]) -> None:
@@ -150,7 +147,7 @@ def build_grammar(intents: Intents, wake_phrases: Iterable[str], known: Callable
     if compiler.skipped:
         log.debug("templates left to open recognition: %s", "; ".join(compiler.skipped))
     phrases = _phrases(intents, wake, compiler.words)
-    return Grammar(jsgf, phrases, frozenset(compiler.words), str(hash(jsgf)))
+    return Grammar(jsgf, phrases, frozenset(compiler.words))
 
 
 def _phrases(intents: Intents, wake: list[str], words: set[str]) -> tuple[str, ...]:

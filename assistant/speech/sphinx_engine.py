@@ -72,8 +72,7 @@ class SphinxEngine(StreamingEngine):
         self._decoder = Decoder(samprate=16000, logfn=os.devnull)
         self._decoder.activate_search(self._decoder.current_search())
         self._open_search = self._decoder.current_search()
-        self._grammars: dict[tuple[str, ...], str] = {}
-        self._compiled: dict[str, str] = {}
+        self._searches: dict[str, str] = {}
         self._active: SphinxRecognizer | None = None
 
     def knows(self, word: str) -> bool:
@@ -92,24 +91,23 @@ class SphinxEngine(StreamingEngine):
         return self._active
 
     def _search_for(self, grammar: "Sequence[str] | Grammar | None") -> str:
+        """The decoder search for ``grammar``, compiled once per distinct JSGF text."""
         if not grammar:
             return self._open_search
         if isinstance(grammar, Grammar):
-            if grammar.key not in self._compiled:
-                name = f"templates{len(self._compiled)}"
-                try:
-                    self._decoder.add_jsgf_string(name, grammar.jsgf)
-                except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad grammar
-                    raise SpeechError(f"PocketSphinx rejected the command grammar: {exc}") from None
-                self._compiled[grammar.key] = name
-            return self._compiled[grammar.key]
-        key = tuple(sorted({" ".join(words_of(p)) for p in grammar if words_of(p)}))
-        if key not in self._grammars:
-            missing = self.unknown_words(key)
+            jsgf = grammar.jsgf
+        else:
+            phrases = sorted({" ".join(words_of(p)) for p in grammar if words_of(p)})
+            missing = self.unknown_words(phrases)
             if missing:
                 raise SpeechError(f"PocketSphinx's dictionary has no pronunciation for: {', '.join(missing)}")
-            name = f"grammar{len(self._grammars)}"
-            alternatives = " | ".join(f"( {p} )" for p in key)
-            self._decoder.add_jsgf_string(name, f"#JSGF V1.0;\ngrammar g;\npublic <phrase> = {alternatives} ;\n")
-            self._grammars[key] = name
-        return self._grammars[key]
+            alternatives = " | ".join(f"( {p} )" for p in phrases)
+            jsgf = f"#JSGF V1.0;\ngrammar g;\npublic <phrase> = {alternatives} ;\n"
+        if jsgf not in self._searches:
+            name = f"grammar{len(self._searches)}"
+            try:
+                self._decoder.add_jsgf_string(name, jsgf)
+            except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad grammar
+                raise SpeechError(f"PocketSphinx rejected the grammar: {exc}") from None
+            self._searches[jsgf] = name
+        return self._searches[jsgf]
