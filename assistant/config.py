@@ -135,11 +135,29 @@ class MailAccountSettings:
     from_: str = field(default="", metadata={"toml": "from"})
     """Sender address, e.g. "Theodore <theodore@example.org>"."""
 
+    maildir: str = ""
+    """A local Maildir to read instead of an IMAP server (e.g. "~/Maildir", filled by fetchmail or mbsync)."""
+
+    ca_file: str = ""
+    """Extra certificate authority to trust, for a server with its own (self-signed) certificate."""
+
 
 @dataclass(frozen=True)
 class MailSettings:
     accounts: Mapping[str, MailAccountSettings] = field(default_factory=dict)
-    """Accounts by name, in file order; the first is the default."""
+    """Accounts by name, in file order; the first is the default. With none, ~/Maildir is read if it exists."""
+
+    mark_read: bool = False
+    """Reading a message aloud marks it read; off, only "mark it as read" does."""
+
+    announce: bool = True
+    """Say "New message from Anna: lunch on Friday" when mail arrives while idle (daemon)."""
+
+    batch: int = 3
+    """How many senders and subjects to list before asking "shall I go on?"."""
+
+    read_chars: int = 700
+    """Roughly how much of a long body to read before asking "shall I go on?"."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,8 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("voice", "volume"): (0.0, 1.0),
     ("mail.accounts", "imap_port"): (1, 65535),
     ("mail.accounts", "smtp_port"): (1, 65535),
+    ("mail", "batch"): (1, 20),
+    ("mail", "read_chars"): (100, 100000),
 }
 SECRET_KEYS = frozenset({"password"})
 
@@ -288,24 +308,25 @@ Report = Callable[[str, str, str], None]
 
 def _build_mail(value: dict[str, Any], report: Report) -> MailSettings:
     accounts: dict[str, MailAccountSettings] = {}
-    for key, sub in value.items():
-        if key != "accounts":
-            report("mail", key, "unknown key (accounts go in [mail.accounts.NAME] tables)")
+    options = {key: item for key, item in value.items() if key != "accounts"}
+    sub = value.get("accounts", {})
+    if not isinstance(sub, dict):
+        report("mail", "accounts", "must be tables, e.g. [mail.accounts.personal]")
+        sub = {}
+    for name, account in sub.items():
+        table = f"mail.accounts.{name}"
+        if not isinstance(account, dict):
+            report("mail.accounts", name, "must be a table")
             continue
-        if not isinstance(sub, dict):
-            report("mail", key, "must be tables, e.g. [mail.accounts.personal]")
-            continue
-        for name, account in sub.items():
-            table = f"mail.accounts.{name}"
-            if not isinstance(account, dict):
-                report("mail.accounts", name, "must be a table")
-                continue
-            built = _build(MailAccountSettings, table, "mail.accounts", account, report)
-            for kind, host in (("security", built.imap_host), ("smtp_security", built.smtp_host)):
-                if getattr(built, kind) == "none" and host and not _is_loopback(host):
-                    report(table, kind, f'"none" sends your password in clear text; it is only allowed for a loopback host, not {host}')
-            accounts[name] = built
-    return MailSettings(accounts=accounts)
+        built = _build(MailAccountSettings, table, "mail.accounts", account, report)
+        for kind, host in (("security", built.imap_host), ("smtp_security", built.smtp_host)):
+            if getattr(built, kind) == "none" and host and not _is_loopback(host):
+                report(table, kind, f'"none" sends your password in clear text; it is only allowed for a loopback host, not {host}')
+        if not built.imap_host and not built.maildir and not built.smtp_host:
+            report(table, "imap_host", "give imap_host (a server) or maildir (a local folder) to read mail from")
+        accounts[name] = built
+    general = _build(MailSettings, "mail", "mail", options, report) if options else MailSettings()
+    return dataclasses.replace(general, accounts=accounts)
 
 
 def _is_loopback(host: str) -> bool:

@@ -35,3 +35,15 @@ class SpeechError(EarpieceError):
 
 class IntentError(EarpieceError):
     """A sentence template file is invalid."""
+
+
+class MailError(EarpieceError):
+    """Mail could not be read, changed or sent.
+
+    ``spoken`` is the short sentence the assistant says aloud; ``str()`` is the detail for
+    the event stream, logs and the CLI. Neither ever holds a password.
+    """
+
+    def __init__(self, message: str, spoken: str = "") -> None:
+        super().__init__(message)
+        self.spoken = spoken or "Sorry, something went wrong with your mail."

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -26,7 +26,9 @@ from assistant.events import EventBus
 from assistant.intents.grammar import Grammar, build_grammar
 from assistant.intents.router import UNKNOWN, IntentMatch, Router
 from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
+from assistant.mail.store import MailStore, open_store
 from assistant.skills.clock import ClockSkill
+from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
 from assistant.skills.timers import TimerSkill, announcement
 from assistant.speech.engines import DictationEngine, StreamingEngine, StreamingRecognizer, Transcript, words_of
@@ -34,6 +36,7 @@ from assistant.speech.voice import Voice
 from assistant.speech.wake import WakeMatcher
 from assistant.letters.addressbook import AddressBook
 from assistant.letters.journal import Journal
+from assistant.letters.model import ReplyContext
 from assistant.letters.session import LetterDictation
 from assistant.letters.spoken import COMMAND_PHRASES, parse_command
 from assistant.state import Remembered
@@ -99,7 +102,8 @@ class Pipeline:
     def __init__(self, settings: Settings, engines: Engines, router: Router, voice: Voice, bus: EventBus,
                  start_time: datetime | None = None, remembered: Remembered | None = None,
                  persistence: Persistence | None = None, use_grammar: bool = True,
-                 journal_path: Path | None = None, address_book: AddressBook | None = None) -> None:
+                 journal_path: Path | None = None, address_book: AddressBook | None = None,
+                 mail_store: Callable[[], MailStore] | None = None) -> None:
         self.settings = settings
         self.engines = engines
         self.router = router
@@ -114,7 +118,8 @@ class Pipeline:
         )
         self.persistence: Persistence = persistence or _NoPersistence()
         self.wake = WakeMatcher(self.session.wake_words)
-        self.skills = SkillRegistry([ClockSkill(), SystemSkill(), NameSkill(), TimerSkill()], UnknownSkill())
+        self.mail = MailSkill(settings, mail_store or (lambda: open_store(settings)))
+        self.skills = SkillRegistry([ClockSkill(), SystemSkill(), NameSkill(), TimerSkill(), self.mail], UnknownSkill())
         self.dialogue = Dialogue(settings.wake)
         self._segmenter = UtteranceSegmenter(
             settings.audio.vad_aggressiveness, settings.audio.end_silence, settings.audio.max_utterance)
@@ -425,6 +430,17 @@ class Pipeline:
         self.dialogue.dictate(True)
         self._speak(f"Writing to {self.letter.letter.recipient}. Go ahead.")
 
+    def _start_reply(self, context: ReplyContext, say: str) -> None:
+        try:
+            self.letter = LetterDictation.reply(context, self.settings, self.address_book, self.journal_path, self.now)
+        except (OSError, EarpieceError) as exc:
+            self.bus.emit("error", self.t, message=f"cannot start the reply: {exc}")
+            self._speak("Sorry, I can't start a reply right now.")
+            return
+        self.bus.emit("letter", self.t, action="start", text=self.letter.letter.greeting)
+        self.dialogue.dictate(True)
+        self._speak(say)
+
     def _dictate(self, text: str) -> None:
         assert self.letter is not None
         text = self._dictation_command_reading(text)
@@ -487,9 +503,14 @@ class Pipeline:
         if intent.name not in ("Confirm", "Deny"):
             self.session.pending = None
         reply = self._run_skill(intent)
+        for kind, fields in reply.events:
+            self.bus.emit(kind, self.t, **fields)
         if reply.question is not None:
             self.session.pending = reply.question
         self._apply_session()
+        if reply.reply_to is not None:
+            self._start_reply(reply.reply_to, reply.text)
+            return
         if reply.stop_speaking and self._sink is not None:
             self._sink.stop()
         if reply.text:

@@ -6,7 +6,9 @@ Recipe and its verification: ../shared/recipes/mail-servers.md (Dovecot 2.3 synt
 from __future__ import annotations
 
 import ctypes
+import email.header
 import grp
+import imaplib
 import mailbox
 import os
 import pwd
@@ -145,3 +147,52 @@ class Dovecot:
         log = self.base / "dovecot.log"
         text = log.read_text() if log.exists() else ""
         return [line for line in text.splitlines() if any(k in line for k in (" Error: ", " Fatal: ", " Panic: "))]
+
+    # --- state, through IMAP itself (so Dovecot's indexes stay right) ----------------------
+
+    def imap(self) -> "imaplib.IMAP4":
+        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+    def reset(self) -> None:
+        """Empty every folder: each test starts from a known mailbox."""
+        client = self.imap()
+        try:
+            for folder in ("INBOX", "Archive", "Trash", "Sent", "Drafts"):
+                status, count = client.select(folder)
+                if status == "OK" and int(count[0] or 0):
+                    client.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
+                    client.expunge()
+        finally:
+            client.logout()
+
+    def seed(self, messages: "list[bytes]", seen: "set[int]" = frozenset()) -> None:  # type: ignore[assignment]
+        """APPEND messages to INBOX in order (the last is the newest); indexes in ``seen`` get \\Seen."""
+        client = self.imap()
+        try:
+            for index, raw in enumerate(messages):
+                status, detail = client.append("INBOX", "(\\Seen)" if index in seen else None, None, raw)
+                assert status == "OK", detail
+        finally:
+            client.logout()
+
+    def folder(self, name: str = "INBOX") -> "list[tuple[str, set[str]]]":
+        """(Subject, flags) of each message in a folder, oldest first."""
+        client = self.imap()
+        try:
+            status, count = client.select(name, readonly=True)
+            assert status == "OK", name
+            if int(count[0] or 0) == 0:
+                return []
+            status, data = client.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            out = []
+            for item in data:
+                if isinstance(item, tuple):
+                    flags = {flag.decode() for flag in imaplib.ParseFlags(item[0])}
+                    raw = item[1].decode("utf-8", "replace").partition(":")[2].strip()
+                    subject = str(email.header.make_header(email.header.decode_header(raw)))
+                    out.append((subject, flags))
+            return out
+        finally:
+            client.logout()

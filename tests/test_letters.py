@@ -172,8 +172,6 @@ def test_send_goes_through_smtp_with_headers(cli, speech, tmp_path: Path, smtp_s
 smtp_host = "127.0.0.1"
 smtp_port = {smtp_server.port}
 smtp_security = "none"
-imap_host = "127.0.0.1"
-security = "none"
 username = "theodore"
 password_env = "EP_TEST_PASSWORD"
 from = "Theodore <theodore@example.org>"

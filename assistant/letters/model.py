@@ -35,6 +35,15 @@ class Letter:
     started: datetime = field(default_factory=datetime.now)
     """When dictation began."""
 
+    subject: str = ""
+    """Email subject; empty means "A letter for <recipient>"."""
+
+    in_reply_to: str = ""
+    """Message-ID this letter answers (a reply to an email), for threading."""
+
+    references: str = ""
+    """The References header of a reply: the thread's Message-IDs, space separated."""
+
     pieces: list[str] = field(default_factory=list)
     """Dictated phrases and paragraph breaks (PARAGRAPH), in order; "scratch that" drops the last."""
 
@@ -97,10 +106,45 @@ class Letter:
 
     def header(self) -> dict[str, Any]:
         return {"id": self.id, "recipient": self.recipient, "email": self.email, "greeting": self.greeting,
-                "sign_off": self.sign_off, "signature": self.signature, "started": self.started.isoformat()}
+                "sign_off": self.sign_off, "signature": self.signature, "started": self.started.isoformat(),
+                "subject": self.subject, "in_reply_to": self.in_reply_to, "references": self.references}
 
     @classmethod
     def from_header(cls, header: dict[str, Any]) -> "Letter":
         return cls(id=header["id"], recipient=header["recipient"], email=header.get("email", ""),
                    greeting=header.get("greeting", ""), sign_off=header.get("sign_off", ""),
-                   signature=header.get("signature", ""), started=datetime.fromisoformat(header["started"]))
+                   signature=header.get("signature", ""), started=datetime.fromisoformat(header["started"]),
+                   subject=header.get("subject", ""), in_reply_to=header.get("in_reply_to", ""),
+                   references=header.get("references", ""))
+
+    @property
+    def is_reply(self) -> bool:
+        return bool(self.in_reply_to) or self.subject.casefold().startswith("re:")
+
+    @property
+    def kind(self) -> str:
+        """How to speak of it: "reply" or "letter"."""
+        return "reply" if self.is_reply else "letter"
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What a reply to an email needs to know about the message it answers."""
+
+    recipient: str
+    """The sender's name, as it will be spoken and greeted."""
+
+    email: str
+    """Where the reply goes (Reply-To, else From)."""
+
+    subject: str
+    """The original subject; "Re: " is added once."""
+
+    message_id: str
+    """The original Message-ID (In-Reply-To)."""
+
+    references: tuple[str, ...] = ()
+    """The original References, to which its Message-ID is appended."""
+
+    uid: str = ""
+    """The original's UID in the inbox, for the ``mail`` event."""

@@ -12,17 +12,19 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Callable
 
 from assistant.config import Settings
-from assistant.errors import EarpieceError
+from assistant.errors import EarpieceError, MailError
 from assistant.letters.addressbook import AddressBook
 from assistant.letters.journal import Journal
-from assistant.letters.model import PARAGRAPH, Letter
+from assistant.letters.model import PARAGRAPH, Letter, ReplyContext
 from assistant.letters.spoken import clean_dictation, parse_command
 from assistant.letters.store import email_message, save, slug
 from assistant.mail.accounts import default_account, save_draft, send
+from assistant.mail.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,26 @@ class LetterDictation:
             greeting=(contact.greeting if contact and contact.greeting else f"Dear {name},"),
             sign_off=(contact.sign_off if contact and contact.sign_off else "With love,"),
             signature=_signature_from(sender), started=now,
+        )
+        journal: Journal | NullJournal = Journal.create(journal_path, letter) if journal_path else NullJournal()
+        return cls(letter, journal, settings)
+
+    @classmethod
+    def reply(cls, context: ReplyContext, settings: Settings, book: AddressBook, journal_path: Path | None,
+              now: datetime) -> "LetterDictation":
+        """Dictating an answer to an email: addressed, threaded and signed from the account's name."""
+        contact = book.find(context.recipient) if context.recipient else None
+        first = context.recipient.split()[0] if context.recipient else ""
+        account = default_account(settings)
+        own_name = parseaddr(account[1].from_)[0] if account else ""
+        subject = context.subject if context.subject.casefold().startswith("re:") else f"Re: {context.subject}".strip()
+        letter = Letter(
+            id=f"{now:%Y%m%d-%H%M%S}-re-{slug(context.recipient or context.email)}",
+            recipient=context.recipient or context.email, email=context.email,
+            greeting=(contact.greeting if contact and contact.greeting else (f"Hi {first}," if first else "Hello,")),
+            sign_off=(contact.sign_off if contact and contact.sign_off else "Best wishes,"),
+            signature=own_name, started=now, subject=subject, in_reply_to=context.message_id,
+            references=" ".join(context.references),
         )
         journal: Journal | NullJournal = Journal.create(journal_path, letter) if journal_path else NullJournal()
         return cls(letter, journal, settings)
@@ -175,7 +197,7 @@ class LetterDictation:
 
     def _cmd_finish(self) -> Outcome:
         self.finished = True
-        return Outcome(f"That's the letter to {self.letter.recipient}. Shall I save it or send it?")
+        return Outcome(f"That's the {self.letter.kind} to {self.letter.recipient}. Shall I save it or send it?")
 
     def _cmd_save(self) -> Outcome:
         return self._save(f"Saved the letter to {self.letter.recipient}.")
@@ -204,7 +226,7 @@ class LetterDictation:
             return Outcome("No mail account is set up, so I can't send it. Say save it to keep it.")
         if not self.letter.email:
             return Outcome(f"I don't have an email address for {self.letter.recipient}. Add one to your contacts, or say save it.")
-        question = f"Send the letter to {self.letter.recipient} at {self.letter.email}?"
+        question = f"Send the {self.letter.kind} to {self.letter.recipient} at {self.letter.email}?"
         self._pending = (question, self._send_now, lambda: Outcome("All right, not sent."))
         return Outcome(question)
 
@@ -214,20 +236,33 @@ class LetterDictation:
         try:
             send(name, account, message)
         except EarpieceError as exc:
-            log.warning("sending the letter failed: %s", exc)
-            return Outcome(f"I couldn't send it: {exc}. The letter is still here; say send it to try again, or save it.",
+            log.warning("sending the %s failed: %s", self.letter.kind, exc)
+            spoken = exc.spoken if isinstance(exc, MailError) else f"I couldn't send it: {exc}."
+            return Outcome(f"{spoken} The {self.letter.kind} is still here; say send it to try again, or save it.",
                            [{"action": "error", "text": str(exc)}])
         saved = save(self.letter, self.settings, account.from_)
         self.journal.close()
-        return Outcome(f"Sent to {self.letter.recipient}.", [{"action": "send", "text": self.letter.email},
-                                                           {"action": "save", "text": str(saved.markdown)}], done=True)
+        events: list[dict[str, Any]] = [{"action": "send", "text": self.letter.email},
+                                        {"action": "save", "text": str(saved.markdown)}]
+        said = f"Sent to {self.letter.recipient}."
+        if account.imap_host or account.maildir:
+            try:
+                store = open_store(self.settings)
+                try:
+                    store.save_sent(bytes(message))
+                finally:
+                    store.close()
+            except EarpieceError as exc:
+                events.append({"action": "error", "text": f"keeping a copy in Sent failed: {exc}"})
+                said += " I couldn't put a copy in your Sent folder."
+        return Outcome(said, events, done=True)
 
     def _cmd_cancel(self) -> Outcome:
-        question = f"Throw away the letter to {self.letter.recipient}?"
+        question = f"Throw away the {self.letter.kind} to {self.letter.recipient}?"
 
         def cancel() -> Outcome:
             self.journal.close()
-            return Outcome("The letter is gone.", [{"action": "cancel", "text": ""}], done=True)
+            return Outcome(f"The {self.letter.kind} is gone.", [{"action": "cancel", "text": ""}], done=True)
 
         self._pending = (question, cancel, lambda: Outcome("All right, I kept it. Go on."))
         return Outcome(question)

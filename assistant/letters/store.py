@@ -22,7 +22,7 @@ def slug(text: str) -> str:
 
 def email_message(letter: Letter, sender: str) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = f"A letter for {letter.recipient}"
+    message["Subject"] = letter.subject or f"A letter for {letter.recipient}"
     if sender:
         message["From"] = sender
     if letter.email:
@@ -30,6 +30,9 @@ def email_message(letter: Letter, sender: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=True)
     domain = sender.rsplit("@", 1)[-1].strip(">") if "@" in sender else "earpiece.local"
     message["Message-ID"] = make_msgid(domain=domain)
+    if letter.in_reply_to:
+        message["In-Reply-To"] = letter.in_reply_to
+        message["References"] = " ".join(part for part in (letter.references, letter.in_reply_to) if part)
     message.set_content(letter.render())
     return message
 

@@ -1,6 +1,7 @@
 """Mail accounts from the config, their passwords, and sending through SMTP.
 
-Passwords come from an environment variable, a command, or (discouraged) the config file;
+Passwords come from an environment variable, a command, the system keyring (``earpiece mail
+login``) or, discouraged, the config file;
 they never appear in a log line, event or error message.
 """
 
@@ -14,11 +15,7 @@ import subprocess
 from email.message import EmailMessage
 
 from assistant.config import MailAccountSettings, Settings
-from assistant.errors import EarpieceError
-
-
-class MailError(EarpieceError):
-    """Mail could not be sent or read; the message is safe to say aloud."""
+from assistant.errors import MailError
 
 
 def default_account(settings: Settings) -> tuple[str, MailAccountSettings] | None:
@@ -26,38 +23,68 @@ def default_account(settings: Settings) -> tuple[str, MailAccountSettings] | Non
     return accounts[0] if accounts else None
 
 
+KEYRING_SERVICE = "earpiece"
+
+
+def keyring_user(name: str, account: MailAccountSettings) -> str:
+    """The keyring entry of an account: account name and login, so two accounts never share one."""
+    return f"{name}:{account.username}"
+
+
+def store_password(name: str, account: MailAccountSettings, secret: str) -> str:
+    """Put the password in the system keyring (``earpiece mail login``); returns the backend's name."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+
+        backend = keyring.get_keyring()
+        if type(backend).__name__ == "Keyring" and "fail" in type(backend).__module__:
+            raise MailError("no system keyring is available (install and unlock one, e.g. gnome-keyring or kwallet), "
+                            "or use password_env / password_command instead")
+        keyring.set_password(KEYRING_SERVICE, keyring_user(name, account), secret)
+    except MailError:
+        raise
+    except (ImportError, KeyringError, RuntimeError) as exc:
+        raise MailError(f"cannot store the password in the keyring: {exc}") from None
+    return type(backend).__name__
+
+
 def password(name: str, account: MailAccountSettings) -> str:
     if account.password_env:
         value = os.environ.get(account.password_env)
         if value is None:
-            raise MailError(f"the password for mail account {name} should be in ${account.password_env}, which is not set")
+            raise MailError(f"the password for mail account {name} should be in ${account.password_env}, which is not set",
+                            "I don't have the password for your mail.")
         return value
     if account.password_command:
         try:
             result = subprocess.run(shlex.split(account.password_command), capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise MailError(f"the password command for mail account {name} failed: {exc}") from None
+            raise MailError(f"the password command for mail account {name} failed: {exc}",
+                            "I couldn't get the password for your mail.") from None
         if result.returncode:
-            raise MailError(f"the password command for mail account {name} exited with {result.returncode}")
+            raise MailError(f"the password command for mail account {name} exited with {result.returncode}",
+                            "I couldn't get the password for your mail.")
         return result.stdout.splitlines()[0] if result.stdout else ""
     if account.password:
         return account.password
     try:
         import keyring
 
-        stored = keyring.get_password("earpiece", f"{name}:{account.username}")
+        stored = keyring.get_password(KEYRING_SERVICE, keyring_user(name, account))
     except Exception:  # no keyring backend on this machine
         stored = None
     if stored is None:
-        raise MailError(f"no password for mail account {name}: set password_env or password_command")
+        raise MailError(f"no password for mail account {name}: run 'earpiece mail login {name}', or set password_env or password_command",
+                    "I don't have the password for your mail.")
     return stored
 
 
 def send(name: str, account: MailAccountSettings, message: EmailMessage, timeout: float = 30) -> None:
     """Send through the account's SMTP server with TLS, STARTTLS or (loopback only) plain."""
     if not account.smtp_host:
-        raise MailError(f"mail account {name} has no smtp_host")
-    context = ssl.create_default_context()
+        raise MailError(f"mail account {name} has no smtp_host", "This mail account can't send mail.")
+    context = ssl_context(account)
     try:
         if account.smtp_security == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(account.smtp_host, account.smtp_port, timeout=timeout, context=context)
@@ -70,38 +97,29 @@ def send(name: str, account: MailAccountSettings, message: EmailMessage, timeout
                 client.login(account.username, password(name, account))
             client.send_message(message)
     except smtplib.SMTPAuthenticationError:
-        raise MailError(f"the mail server refused the password for {name}") from None
+        raise MailError(f"the mail server refused the password for {name}",
+                        "The mail server didn't accept your password.") from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise MailError(f"sending through {account.smtp_host} failed: {type(exc).__name__}: {exc}") from None
+        raise MailError(f"sending through {account.smtp_host} failed: {type(exc).__name__}: {exc}",
+                        "I couldn't send it: the mail server can't be reached.") from None
 
 
-def save_draft(name: str, account: MailAccountSettings, message: EmailMessage, folder: str = "Drafts",
-               timeout: float = 30) -> None:
+def save_draft(name: str, account: MailAccountSettings, message: EmailMessage, timeout: float = 30) -> None:
     """APPEND the message to the account's Drafts folder, flagged \\Draft."""
-    import imaplib
-    import time as _time
+    from assistant.mail.store import ImapStore
 
     if not account.imap_host:
-        raise MailError(f"mail account {name} has no imap_host")
-    context = ssl.create_default_context()
+        raise MailError(f"mail account {name} has no imap_host", "This mail account has no server for drafts.")
+    store = ImapStore(name, account, timeout)
     try:
-        if account.security == "tls":
-            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(account.imap_host, account.imap_port, ssl_context=context, timeout=timeout)
-        else:
-            client = imaplib.IMAP4(account.imap_host, account.imap_port, timeout=timeout)
-            if account.security == "starttls":
-                client.starttls(ssl_context=context)
-        try:
-            client.login(account.username, password(name, account))
-            status, detail = client.append(folder, "(\\Draft)", imaplib.Time2Internaldate(_time.time()), bytes(message))
-            if status != "OK":
-                raise MailError(f"the mail server would not save the draft: {detail!r}")
-        finally:
-            try:
-                client.logout()
-            except (imaplib.IMAP4.error, OSError):
-                pass
-    except imaplib.IMAP4.error as exc:
-        raise MailError(f"the mail server refused the draft for {name}: {exc}") from None
-    except (ssl.SSLError, OSError) as exc:
-        raise MailError(f"cannot reach {account.imap_host}: {type(exc).__name__}: {exc}") from None
+        store.save_draft(bytes(message))
+    finally:
+        store.close()
+
+
+def ssl_context(account: MailAccountSettings) -> ssl.SSLContext:
+    """A verifying context (imaplib's and smtplib's defaults do not verify), plus the account's own CA."""
+    try:
+        return ssl.create_default_context(cafile=os.path.expanduser(account.ca_file) if account.ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise MailError(f"cannot use ca_file {account.ca_file}: {exc}", "The mail certificate file is unusable.") from None

@@ -6,9 +6,10 @@ import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from assistant.intents.router import IntentMatch
+from assistant.letters.model import ReplyContext
 from assistant.state import Timer
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,12 @@ class Reply:
 
     question: "Question | None" = None
     """A yes/no question this reply asks; the next Confirm/Deny answers it."""
+
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    """Events (type, fields) the pipeline emits with this reply, e.g. ("mail", {"action": "delete", "uid": "7"})."""
+
+    reply_to: ReplyContext | None = None
+    """Start dictating an answer to this email (ReplyMail)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,335 @@
+"""Where mail is read from and acted on: an IMAP server or a local Maildir, behind one interface.
+
+Guarantees the mail skill builds on: listing and reading never set \\Seen (BODY.PEEK, Maildir
+flags untouched); every server fault becomes a ``MailError`` with a sentence to say; a dropped
+connection is reopened once on the next call, so the command after a server restart works.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import mailbox
+import os
+import socket
+import ssl
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import ImapToolsError, MailboxLoginError
+
+from assistant.config import MailAccountSettings, Settings
+from assistant.errors import MailError
+from assistant.mail.accounts import password, ssl_context
+from assistant.mail.message import Envelope, MailText, envelope_of, parse, read
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CONNECTION_ERRORS = (imaplib.IMAP4.abort, OSError, EOFError)
+"""A dropped or unreachable server shows up as any of these (ssl.SSLError and timeouts are OSErrors)."""
+
+
+class MailStore(ABC):
+    """One account's inbox, seen from a voice assistant."""
+
+    name: str
+    """The account name from the config (for messages)."""
+
+    @abstractmethod
+    def unseen(self) -> list[Envelope]:
+        """Unread messages in the inbox, newest first, headers only; sets no flag."""
+
+    @abstractmethod
+    def fetch(self, uid: str) -> MailText:
+        """One whole message, parsed for reading; sets no flag."""
+
+    @abstractmethod
+    def mark_seen(self, uid: str) -> None: ...
+
+    @abstractmethod
+    def archive(self, uid: str) -> str:
+        """Move to the archive folder; returns its name."""
+
+    @abstractmethod
+    def delete(self, uid: str) -> str:
+        """Move to the trash folder (recoverable); returns its name."""
+
+    @abstractmethod
+    def save_sent(self, raw: bytes) -> None:
+        """Keep a copy of a sent message in the Sent folder, marked read."""
+
+    def wait_for_change(self, timeout: float) -> None:
+        """Block until the inbox may have changed or ``timeout`` passes (polling by default)."""
+        time.sleep(timeout)
+
+    def close(self) -> None:
+        """Release the connection; the store may be used again (it reconnects)."""
+
+
+def open_store(settings: Settings, timeout: float = 15) -> MailStore:
+    """The default account's store: the first configured account, else ~/Maildir if it exists."""
+    accounts = list(settings.mail.accounts.items())
+    if not accounts:
+        home_maildir = Path("~/Maildir").expanduser()
+        if home_maildir.is_dir():
+            return MaildirStore("local", home_maildir)
+        raise MailError("no mail account is set up: add a [mail.accounts.NAME] table to the config, or create ~/Maildir",
+                        "No mail account is set up yet.")
+    name, account = accounts[0]
+    if account.maildir:
+        return MaildirStore(name, Path(account.maildir).expanduser())
+    if not account.imap_host:
+        raise MailError(f"mail account {name} has no imap_host or maildir to read from", "I have no inbox to read.")
+    return ImapStore(name, account, timeout)
+
+
+class ImapStore(MailStore):
+    def __init__(self, name: str, account: MailAccountSettings, timeout: float = 15) -> None:
+        self.name = name
+        self.account = account
+        self.timeout = timeout
+        self._box: BaseMailBox | None = None
+        self._folders: dict[str, str] | None = None
+
+    # --- connection ------------------------------------------------------------------------
+
+    def _connect(self) -> BaseMailBox:
+        account = self.account
+        secret = password(self.name, account)
+        try:
+            if account.security == "tls":
+                box: BaseMailBox = MailBox(account.imap_host, account.imap_port, timeout=self.timeout,
+                                           ssl_context=ssl_context(account))
+            elif account.security == "starttls":
+                box = MailBoxStartTls(account.imap_host, account.imap_port, timeout=self.timeout,
+                                      ssl_context=ssl_context(account))
+            else:
+                box = MailBoxUnencrypted(account.imap_host, account.imap_port, timeout=self.timeout)
+            box.login(account.username, secret)
+        except Exception as exc:
+            raise self._explain(exc) from None
+        log.info("connected to %s:%s as %s", account.imap_host, account.imap_port, account.username)
+        return box
+
+    def _call(self, action: Callable[[BaseMailBox], T]) -> T:
+        """Run ``action`` on a live connection. A connection kept from before may have died
+        (server restarted, NAT timeout): that costs one reconnect, not the user's command."""
+        reused = self._box is not None
+        for attempt in (1, 2):
+            if self._box is None:
+                self._box = self._connect()
+            try:
+                return action(self._box)
+            except CONNECTION_ERRORS as exc:
+                self._drop()
+                if reused and attempt == 1:
+                    log.info("the mail connection had gone (%s); reconnecting", type(exc).__name__)
+                    continue
+                raise self._explain(exc) from None
+            except ImapToolsError as exc:
+                raise MailError(f"the mail server refused: {exc}", "The mail server refused that.") from None
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            try:
+                box.client.shutdown()
+            except Exception:  # already gone
+                pass
+
+    def close(self) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            try:
+                box.logout()
+            except Exception:  # a dead connection has nothing to log out of
+                pass
+
+    def _explain(self, exc: BaseException) -> MailError:
+        host = f"{self.account.imap_host}:{self.account.imap_port}"
+        if isinstance(exc, MailError):
+            return exc
+        if isinstance(exc, MailboxLoginError) or (isinstance(exc, imaplib.IMAP4.error)
+                                                   and not isinstance(exc, imaplib.IMAP4.abort)):
+            return MailError(f"{host} refused the login for {self.account.username} (mail account {self.name}): "
+                             "check the password", "The mail server didn't accept your password.")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return MailError(f"the certificate of {host} is not trusted ({exc.verify_message}); "
+                             "if it is your own server, set ca_file for mail account " + self.name,
+                             "I couldn't make a secure connection to the mail server.")
+        if isinstance(exc, ssl.SSLError):
+            return MailError(f"TLS with {host} failed: {exc.reason or exc}",
+                             "I couldn't make a secure connection to the mail server.")
+        if isinstance(exc, (ConnectionRefusedError, socket.gaierror, TimeoutError, socket.timeout)):
+            return MailError(f"cannot reach the mail server {host}: {exc.strerror or type(exc).__name__}",
+                             "I can't reach the mail server right now.")
+        return MailError(f"lost the connection to {host}: {type(exc).__name__}: {exc}",
+                         "I lost the connection to the mail server.")
+
+    # --- folders ---------------------------------------------------------------------------
+
+    def _special(self, box: BaseMailBox, use: str, fallback: str) -> str:
+        """The folder marked with a special use (RFC 6154), else one named ``fallback`` (created if need be)."""
+        if self._folders is None:
+            self._folders = {}
+            for folder in box.folder.list():
+                for flag in folder.flags:
+                    self._folders.setdefault(flag.lower(), folder.name)
+                self._folders.setdefault(folder.name.lower(), folder.name)
+        found = self._folders.get(use.lower()) or self._folders.get(fallback.lower())
+        if found:
+            return found
+        box.folder.create(fallback)
+        self._folders[fallback.lower()] = fallback
+        return fallback
+
+    # --- operations ------------------------------------------------------------------------
+
+    def unseen(self) -> list[Envelope]:
+        def listing(box: BaseMailBox) -> list[Envelope]:
+            box.folder.set("INBOX")
+            found = box.fetch(AND(seen=False), mark_seen=False, headers_only=True, bulk=True)
+            envelopes = [envelope_of(m.obj, m.uid or "", seen="\\Seen" in m.flags) for m in found]
+            return sorted(envelopes, key=lambda e: int(e.uid or 0), reverse=True)
+
+        return self._call(listing)
+
+    def fetch(self, uid: str) -> MailText:
+        def one(box: BaseMailBox) -> MailText:
+            box.folder.set("INBOX")
+            for message in box.fetch(uid_list=[uid], mark_seen=False):
+                return read(message.obj, uid, seen="\\Seen" in message.flags)
+            raise MailError(f"message {uid} is no longer in the inbox", "That message is gone; it was moved or deleted.")
+
+        return self._call(one)
+
+    def mark_seen(self, uid: str) -> None:
+        self._call(lambda box: (box.folder.set("INBOX"), box.flag(uid, "\\Seen", True)))
+
+    def archive(self, uid: str) -> str:
+        return self._move(uid, "\\Archive", "Archive")
+
+    def delete(self, uid: str) -> str:
+        return self._move(uid, "\\Trash", "Trash")
+
+    def _move(self, uid: str, use: str, fallback: str) -> str:
+        def move(box: BaseMailBox) -> str:
+            folder = self._special(box, use, fallback)
+            box.folder.set("INBOX")
+            box.move(uid, folder)
+            return folder
+
+        return self._call(move)
+
+    def save_sent(self, raw: bytes) -> None:
+        self._call(lambda box: box.append(raw, self._special(box, "\\Sent", "Sent"), flag_set=["\\Seen"]))
+
+    def save_draft(self, raw: bytes) -> None:
+        self._call(lambda box: box.append(raw, self._special(box, "\\Drafts", "Drafts"), flag_set=["\\Draft"]))
+
+    def wait_for_change(self, timeout: float) -> None:
+        """IMAP IDLE on the inbox: returns when the server reports a change, or after ``timeout``.
+        Keepalives ("* OK Still here") count as no change. A dead connection raises MailError."""
+        def idle(box: BaseMailBox) -> None:
+            box.folder.set("INBOX")
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                responses = box.idle.wait(timeout=min(left, 29 * 60))
+                if any(b"EXISTS" in r or b"EXPUNGE" in r or b"FETCH" in r for r in responses):
+                    return
+                if not responses and deadline - time.monotonic() > 0.05:
+                    box.client.noop()  # an empty early return can mean EOF: NOOP finds out
+        self._call(idle)
+
+
+class MaildirStore(MailStore):
+    """A local Maildir (the zero-setup default; fetchmail, mbsync or offlineimap fill it)."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.path = path
+
+    def _box(self) -> mailbox.Maildir:
+        if not (self.path / "cur").is_dir() and not (self.path / "new").is_dir():
+            raise MailError(f"{self.path} is not a Maildir (it has no cur/ and new/)", "I can't find your mailbox.")
+        return mailbox.Maildir(self.path, factory=None, create=False)
+
+    def unseen(self) -> list[Envelope]:
+        box = self._box()
+        found: list[tuple[float, Envelope]] = []
+        for key in box.keys():
+            try:
+                message = box.get_message(key)
+            except (KeyError, OSError):  # moved away by another program meanwhile
+                continue
+            if "S" in message.get_flags():
+                continue
+            found.append((message.get_date(), envelope_of(message, key)))
+        return [envelope for _, envelope in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+    def fetch(self, uid: str) -> MailText:
+        box = self._box()
+        try:
+            raw = box.get_bytes(uid)
+            flags = box.get_message(uid).get_flags()
+        except (KeyError, OSError):
+            raise MailError(f"message {uid} is no longer in {self.path}", "That message is gone; it was moved or deleted.") from None
+        return read(parse(raw), uid, seen="S" in flags)
+
+    def mark_seen(self, uid: str) -> None:
+        box = self._box()
+        try:
+            message = box.get_message(uid)
+        except KeyError:
+            raise MailError(f"message {uid} is no longer in {self.path}", "That message is gone.") from None
+        message.set_subdir("cur")
+        message.add_flag("S")
+        box[uid] = message
+
+    def archive(self, uid: str) -> str:
+        return self._move(uid, "Archive")
+
+    def delete(self, uid: str) -> str:
+        return self._move(uid, "Trash")
+
+    def _move(self, uid: str, folder: str) -> str:
+        box = self._box()
+        try:
+            message = box.get_message(uid)
+        except KeyError:
+            raise MailError(f"message {uid} is no longer in {self.path}", "That message is gone.") from None
+        target = box.get_folder(folder) if folder in box.list_folders() else box.add_folder(folder)
+        target.add(message)  # copy first: a crash in between leaves a duplicate, never a loss
+        box.discard(uid)
+        return folder
+
+    def save_sent(self, raw: bytes) -> None:
+        box = self._box()
+        target = box.get_folder("Sent") if "Sent" in box.list_folders() else box.add_folder("Sent")
+        message = mailbox.MaildirMessage(raw)
+        message.set_subdir("cur")
+        message.add_flag("S")
+        target.add(message)
+
+    def wait_for_change(self, timeout: float) -> None:
+        """Poll new/ once a second: cheap, and a Maildir has no push."""
+        new = self.path / "new"
+        before = _mtime(new)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            if _mtime(new) != before:
+                return
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0.0

@@ -1,0 +1,268 @@
+"""Email by voice against a real Dovecot IMAP server and a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import json
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import START
+from assistant.config import MailAccountSettings, MailSettings, Settings
+from assistant.errors import MailError
+from assistant.intents.router import IntentMatch
+from assistant.mail.message import parse, read
+from assistant.mail.store import ImapStore, MaildirStore
+from assistant.skills.base import Session, SkillContext
+from assistant.skills.mail import MailSkill
+
+PASSWORD_ENV = "EP_TEST_PASSWORD"
+
+
+def message(subject: str, sender: str = "Anna Field <anna@example.org>", body: str = "Hello.", *,
+            html: str = "", attachment: tuple[str, bytes] | None = None, minutes_ago: int = 0,
+            message_id: str = "", references: str = "") -> bytes:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = "Theodore <theodore@example.org>"
+    mail["Subject"] = subject
+    mail["Date"] = format_datetime(datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc) - timedelta(minutes=minutes_ago))
+    mail["Message-ID"] = message_id or f"<{abs(hash(subject))}@example.org>"
+    if references:
+        mail["References"] = references
+    if html and not body:
+        mail.set_content(html, subtype="html")
+    else:
+        mail.set_content(body)
+        if html:
+            mail.add_alternative(html, subtype="html")
+    if attachment:
+        mail.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
+    return bytes(mail)
+
+
+LONG_BODY = "\n\n".join(f"Paragraph {n}. " + "The harbour was quiet and the boats were asleep. " * 6 for n in range(1, 9))
+
+BROKEN = (
+    b"From: broken@example.org\r\nSubject: Broken boundary\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain; charset=x-nonsense\r\n\r\n"
+    b"Caf\xc3\xa9 at eight.\r\n--zz\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n%%%notbase64\r\n"
+)
+
+SEED = [
+    message("Weekly report", "Reports <reports@example.org>", "Numbers are up.", minutes_ago=50),
+    message("Order shipped", "Shop <shop@example.com>", "", html="<h1>Order shipped</h1><p>Your parcel left our <b>warehouse</b>.</p>"
+            "<ul><li>Tea, 2 boxes</li></ul>", minutes_ago=40),
+    message("Invoice for November", "Paul <paul@example.net>", "The invoice is attached.\n\n-- \nPaul Twombly\nTwombly & Co",
+            attachment=("invoice.pdf", b"%PDF-1.4 " + b"x" * 119_000), minutes_ago=30),
+    message("Grüße aus Köln", "Jürgen Müller <juergen@example.de>", "Viele Grüße.", minutes_ago=20),
+    message("Lunch on Friday", "Anna Field <anna@example.org>",
+            "Shall we have lunch on Friday? The menu is at https://www.example.org/restaurants/harbour/menu?lang=en&day=friday\n\n"
+            "On Tue, 24 Nov 2026, Theodore wrote:\n> How about lunch?\n> Any day.",
+            message_id="<lunch-1@example.org>", references="<earlier@example.org>", minutes_ago=10),
+]
+"""Oldest first; the inbox lists them newest first."""
+
+
+def account(server, security: str = "none") -> MailAccountSettings:  # type: ignore[no-untyped-def]
+    return MailAccountSettings(imap_host="127.0.0.1", imap_port=server.imaps_port if security == "tls" else server.port,
+                               security=security, username="theodore", password_env=PASSWORD_ENV,
+                               from_="Theodore <theodore@example.org>")
+
+
+@pytest.fixture()
+def inbox(imap_server, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The Dovecot fixture emptied and seeded with SEED; the password in the environment."""
+    monkeypatch.setenv(PASSWORD_ENV, imap_server.password)
+    if imap_server.proc is None or imap_server.proc.poll() is not None:
+        imap_server.start()
+    imap_server.reset()
+    imap_server.seed(SEED)
+    return imap_server
+
+
+class Talk:
+    """The mail skill driven by intent names, as the router would hand them over."""
+
+    def __init__(self, settings: Settings, store) -> None:  # type: ignore[no-untyped-def]
+        self.skill = MailSkill(settings, lambda: store)
+        self.session = Session(name="Samantha", wake_words=("samantha",), volume=1.0)
+        self.events: list[tuple[str, dict]] = []
+
+    def __call__(self, intent: str, **slots: object) -> str:
+        from assistant.skills.system import SystemSkill
+
+        context = SkillContext(START, self.session, lambda: {}, None)  # type: ignore[arg-type]
+        if intent in ("Confirm", "Deny"):
+            reply = SystemSkill().handle(IntentMatch(intent, dict(slots), intent), context)
+        else:
+            reply = self.skill.handle(IntentMatch(intent, dict(slots), intent), context)
+        self.session.pending = reply.question
+        self.events.extend(reply.events)
+        return reply.text
+
+
+def subjects(server, folder: str = "INBOX") -> list[str]:  # type: ignore[no-untyped-def]
+    return [subject for subject, _ in server.folder(folder)]
+
+
+# --- reading MIME -----------------------------------------------------------------------------
+
+def test_html_only_mail_is_read_as_clean_text() -> None:
+    text = read(parse(SEED[1]), "2")
+    assert text.paragraphs[0] == "Order shipped"
+    assert "Your parcel left our warehouse." in text.paragraphs
+    assert not any("<" in p for p in text.paragraphs)
+
+
+def test_quotes_signatures_and_long_links_are_not_read() -> None:
+    text = read(parse(SEED[4]), "5")
+    spoken = " ".join(text.paragraphs)
+    assert spoken == "Shall we have lunch on Friday? The menu is at (a link to example.org)"
+    invoice = read(parse(SEED[2]), "3")
+    assert invoice.paragraphs == ("The invoice is attached.",)  # the signature is gone
+    assert invoice.attachment_note() == "There is one attachment: invoice.pdf, 119 kilobytes."
+
+
+def test_encoded_and_raw_8bit_headers_are_decoded_without_losing_letters() -> None:
+    text = read(parse(SEED[3]), "4")
+    assert (text.envelope.sender_name, text.envelope.subject) == ("Jürgen Müller", "Grüße aus Köln")
+    raw = b"From: Bj\xf6rn <bjorn@example.se>\r\nSubject: Gr\xfc\xdfe\r\n\r\nHej.\r\n"
+    latin = read(parse(raw), "9")
+    assert (latin.envelope.sender_name, latin.envelope.subject) == ("Björn", "Grüße")
+
+
+@pytest.mark.parametrize("raw", [
+    BROKEN,
+    b"",
+    b"no headers at all\n\njust text",
+    b"Subject: nul\r\n\r\nbefore\x00after\r\n",
+    b"Subject: =?utf-8?b?!!!?=\r\nContent-Transfer-Encoding: base64\r\n\r\n@@@\r\n",
+])
+def test_malformed_mime_never_raises(raw: bytes) -> None:
+    text = read(parse(raw), "1")
+    assert all("\x00" not in p for p in text.paragraphs)
+    if raw is BROKEN:
+        assert text.paragraphs == ("Café at eight.",)  # unknown charset: decoded as UTF-8, nothing dropped
+
+
+def test_long_bodies_are_read_in_chunks() -> None:
+    text = read(parse(message("Long", body=LONG_BODY)), "1")
+    chunks = text.chunks(700)
+    assert len(chunks) >= 3 and all(len(c) < 1500 for c in chunks)
+    assert " ".join(chunks).split() == LONG_BODY.split()
+
+
+# --- the skill against Dovecot -----------------------------------------------------------------
+
+def test_listing_is_newest_first_and_never_sets_seen(inbox) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(Settings(), ImapStore("home", account(inbox)))
+    said = talk("CheckMail")
+    assert said.startswith("You have five new messages. One, from Anna Field: Lunch on Friday. "
+                           "Two, from Jürgen Müller: Grüße aus Köln. Three, from Paul: Invoice for November.")
+    assert said.endswith("Shall I go on?")
+    assert talk("Confirm") == "Four, from Shop: Order shipped. Five, from Reports: Weekly report."
+    said = talk("ReadMail", index=2)
+    assert said == "Message two, from Jürgen Müller: Grüße aus Köln. Viele Grüße."
+    assert all("\\Seen" not in flags for _, flags in inbox.folder())  # listing and reading set no flag
+    assert talk("NextMail").startswith("Message three, from Paul: Invoice for November. The invoice is attached. "
+                                       "There is one attachment: invoice.pdf")
+    assert talk("PreviousMail").startswith("Message two")
+    assert talk("MailSender") == "It's from Jürgen Müller, juergen at example dot de."
+    assert talk("MarkRead") == "Marked as read."
+    flags = dict(inbox.folder())
+    assert "\\Seen" in flags["Grüße aus Köln"] and "\\Seen" not in flags["Lunch on Friday"]
+    assert ("mail", {"action": "mark_read", "uid": "4"}) in talk.events
+
+
+def test_reading_marks_read_only_when_configured(inbox) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(mail=MailSettings(mark_read=True))
+    talk = Talk(settings, ImapStore("home", account(inbox)))
+    talk("ReadMail")
+    assert [s for s, flags in inbox.folder() if "\\Seen" in flags] == ["Lunch on Friday"]
+
+
+def test_delete_needs_a_yes_and_archive_moves(inbox) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(Settings(), ImapStore("home", account(inbox)))
+    talk("CheckMail")
+    assert talk("DeleteMail") == "Delete the message from Anna Field about Lunch on Friday? Say yes or no."
+    assert talk("Deny") == "All right, I kept it."
+    assert "Lunch on Friday" in subjects(inbox)
+    talk("DeleteMail")
+    assert talk("Confirm") == "Deleted."
+    assert "Lunch on Friday" not in subjects(inbox) and subjects(inbox, "Trash") == ["Lunch on Friday"]
+    assert talk("MailSender").startswith("It's from Jürgen Müller")  # "it" is now the next message
+    assert talk("ArchiveMail") == "Archived the message from Jürgen Müller."
+    assert len(subjects(inbox, "Archive")) == 1 and len(subjects(inbox)) == 3
+
+
+def test_long_body_asks_before_going_on(inbox) -> None:  # type: ignore[no-untyped-def]
+    inbox.seed([message("The harbour", body=LONG_BODY)])
+    talk = Talk(Settings(), ImapStore("home", account(inbox)))
+    said = talk("ReadMail", index=1)
+    assert said.startswith("Message one, from Anna Field: The harbour. Paragraph 1.") and said.endswith("Shall I go on?")
+    assert "Paragraph 8" not in said
+    more = talk("Confirm")
+    assert more.startswith("Paragraph") and "Paragraph 1." not in more
+
+
+def test_server_faults_are_spoken_and_the_next_command_works(inbox) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(Settings(), ImapStore("home", account(inbox), timeout=5))
+    talk("CheckMail")
+    inbox.stop()  # killed mid-session
+    said = talk("ReadMail")
+    assert said in ("I lost the connection to the mail server.", "I can't reach the mail server right now.")
+    assert talk.events[-1][0] == "error" and "127.0.0.1" in talk.events[-1][1]["message"]
+    inbox.start()
+    assert talk("ReadMail").startswith("Message one, from Anna Field: Lunch on Friday.")
+    assert all("\\Seen" not in flags for _, flags in inbox.folder())
+
+
+def test_wrong_password_tls_failure_and_unreachable(inbox, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(PASSWORD_ENV, "wrong")
+    talk = Talk(Settings(), ImapStore("home", account(inbox)))
+    assert talk("CheckMail") == "The mail server didn't accept your password."
+    assert "refused the login for theodore" in talk.events[-1][1]["message"]
+    assert "wrong" not in json.dumps(talk.events)
+    monkeypatch.setenv(PASSWORD_ENV, inbox.password)
+    untrusted = Talk(Settings(), ImapStore("home", account(inbox, "tls")))
+    assert untrusted("CheckMail") == "I couldn't make a secure connection to the mail server."
+    assert "not trusted" in untrusted.events[-1][1]["message"]
+    from dataclasses import replace
+
+    trusted = Talk(Settings(), ImapStore("home", replace(account(inbox, "tls"), ca_file=str(inbox.cafile))))
+    assert trusted("CheckMail").startswith("You have five new messages.")
+    from mailserver import free_port
+
+    nowhere = Talk(Settings(), ImapStore("home", replace(account(inbox), imap_port=free_port())))
+    assert nowhere("CheckMail") == "I can't reach the mail server right now."
+
+
+def test_local_maildir_is_the_zero_setup_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mailbox
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    box = mailbox.Maildir(home / "Maildir", create=True)
+    for minutes, raw in enumerate(SEED):
+        entry = mailbox.MaildirMessage(raw)
+        entry.set_date(1_700_000_000 + minutes * 60)
+        box.add(entry)
+    from assistant.mail.store import open_store
+
+    store = open_store(Settings())
+    assert isinstance(store, MaildirStore)
+    talk = Talk(Settings(), store)
+    assert talk("CheckMail").startswith("You have five new messages. One, from Anna Field: Lunch on Friday.")
+    talk("ReadMail", index=1)
+    assert all("S" not in m.get_flags() for m in box)
+    talk("DeleteMail")
+    assert talk("Confirm") == "Deleted."
+    assert [m["Subject"] for m in box.get_folder("Trash")] == ["Lunch on Friday"]
+    assert len(box) == 4
