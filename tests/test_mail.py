@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import START
+from speech import word_error_rate
 from assistant.config import MailAccountSettings, MailSettings, Settings
 from assistant.errors import MailError
 from assistant.intents.router import IntentMatch
@@ -177,7 +178,7 @@ def test_listing_is_newest_first_and_never_sets_seen(inbox) -> None:  # type: ig
     assert talk("MarkRead") == "Marked as read."
     flags = dict(inbox.folder())
     assert "\\Seen" in flags["Grüße aus Köln"] and "\\Seen" not in flags["Lunch on Friday"]
-    assert ("mail", {"action": "mark_read", "uid": "4"}) in talk.events
+    assert ("mail", {"action": "mark_read", "uid": talk.skill._listing[1].uid}) in talk.events
 
 
 def test_reading_marks_read_only_when_configured(inbox) -> None:  # type: ignore[no-untyped-def]
@@ -266,3 +267,79 @@ def test_local_maildir_is_the_zero_setup_default(tmp_path: Path, monkeypatch: py
     assert talk("Confirm") == "Deleted."
     assert [m["Subject"] for m in box.get_folder("Trash")] == ["Lunch on Friday"]
     assert len(box) == 4
+
+
+# --- by voice, through file mode -----------------------------------------------------------------
+
+def run_voice(tmp_path: Path, speech, server, smtp_port: int, *parts: str | float, name: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from conftest import read_events
+
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[mail]
+batch = 1
+[mail.accounts.home]
+imap_host = "127.0.0.1"
+imap_port = {server.port}
+security = "none"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_port}
+smtp_security = "none"
+username = "theodore"
+password_env = "{PASSWORD_ENV}"
+from = "Theodore Twombly <theodore@example.org>"
+""")
+    wav = speech.write(speech.scene(*parts), f"{name}.wav")
+    events_path = tmp_path / "events.jsonl"
+    result = subprocess.run([sys.executable, "-m", "assistant", "--config", str(config), "run", "--input", str(wav),
+                             "--events", str(events_path), "--output", str(tmp_path / "out.wav")],
+                            capture_output=True, text=True, timeout=400, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    return read_events(events_path)
+
+
+def test_by_voice_read_reply_and_send_with_threading(tmp_path: Path, speech, inbox, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    events = run_voice(tmp_path, speech, inbox, smtp_server.port,
+                       0.5, "Samantha, read my email.", 9.0, "No.", 4.0, "Samantha, read it.", 12.0,
+                       "Samantha, reply to it.", 6.0, "I would love to have lunch with you.", 1.5, "That's all.", 6.0,
+                       "Send it.", 6.5, "Yes.", 5.0, name="reply")
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    intents = [e["name"] for e in events if e["type"] == "intent"]
+    assert intents[:3] == ["CheckMail", "Deny", "ReadMail"], (intents, replies)
+    assert replies[0] == "You have five new messages. One, from Anna Field: Lunch on Friday. Shall I go on?"
+    assert replies[2] == "Message one, from Anna Field: Lunch on Friday. Shall we have lunch on Friday? The menu is at (a link to example.org)"
+    assert replies[3].startswith("Replying to Anna Field.")
+    assert "Sent to Anna Field." in replies, replies
+    sent = smtp_server.outbox.messages[0]
+    assert sent["rcpt_tos"] == ["anna@example.org"]
+    reply = sent["message"]
+    assert reply["Subject"] == "Re: Lunch on Friday"
+    assert reply["In-Reply-To"] == "<lunch-1@example.org>"
+    assert reply["References"] == "<earlier@example.org> <lunch-1@example.org>"
+    body = reply.get_content().replace("\r\n", "\n")
+    greeting, dictated, closing = body.strip().split("\n\n")
+    assert greeting == "Hi Anna," and closing == "Best wishes,\nTheodore Twombly"
+    assert word_error_rate("I would love to have lunch with you.", dictated) <= 0.25, dictated
+    assert subjects(inbox, "Sent") == ["Re: Lunch on Friday"]  # a copy in Sent
+    assert all("\\Seen" not in flags for _, flags in inbox.folder())
+    mail_events = {e["action"]: e["uid"] for e in events if e["type"] == "mail"}
+    assert mail_events["reply"] == mail_events["read"] != ""
+
+
+def test_by_voice_delete_asks_and_a_dead_server_is_explained(tmp_path: Path, speech, inbox, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    inbox.stop()
+    events = run_voice(tmp_path, speech, inbox, smtp_server.port, 0.5, "Samantha, read my email.", 6.0, name="down")
+    assert [e["text"] for e in events if e["type"] == "reply"] == ["I can't reach the mail server right now."]
+    assert any(e["type"] == "error" and "cannot reach the mail server 127.0.0.1" in e["message"] for e in events)
+    inbox.start()
+    events = run_voice(tmp_path, speech, inbox, smtp_server.port,
+                       0.5, "Samantha, read my email.", 9.0, "No.", 4.0, "Samantha, delete it.", 9.0, "No.", 4.0,
+                       "Samantha, delete it.", 9.0, "Yes.", 4.0, name="delete")
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    assert replies[2:4] == ["Delete the message from Anna Field about Lunch on Friday? Say yes or no.", "All right, I kept it."]
+    assert replies[-1] == "Deleted.", replies
+    assert subjects(inbox, "Trash") == ["Lunch on Friday"] and len(subjects(inbox)) == 4
