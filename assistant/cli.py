@@ -8,12 +8,14 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
 from assistant import __version__
-from assistant.config import Settings, default_config_text, load_file, load_settings, masked, resolve_config_path, to_toml, user_config_path
+from assistant.config import (MailAccountSettings, Settings, default_config_text, load_file, load_settings, masked,
+                              resolve_config_path, to_toml, user_config_path)
 from assistant.errors import EarpieceError
 
 log = logging.getLogger("earpiece")
@@ -140,6 +142,16 @@ def _parser() -> argparse.ArgumentParser:
     lexport.add_argument("--format", choices=("txt", "md", "eml"), default="txt")
     lexport.add_argument("--output", "-o", metavar="PATH", help="default: standard output")
     lexport.set_defaults(handler=cmd_letters, letters_action="export")
+
+    mail = sub.add_parser("mail", parents=[common], help="store a mail password in the keyring; check an account")
+    masub = mail.add_subparsers(metavar="ACTION", required=True)
+    mlogin = masub.add_parser("login", parents=[common], help="store ACCOUNT's password in the system keyring")
+    mlogin.add_argument("account", nargs="?", help="default: the first account")
+    mlogin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    mlogin.set_defaults(handler=cmd_mail_login)
+    mcheck = masub.add_parser("check", parents=[common], help="log in and list unread messages (nothing is marked)")
+    mcheck.add_argument("account", nargs="?", help="default: the first account")
+    mcheck.set_defaults(handler=cmd_mail_check)
 
     intents = sub.add_parser("intents", parents=[common], help="inspect intent routing")
     isub = intents.add_subparsers(metavar="ACTION", required=True)
@@ -660,4 +672,60 @@ def cmd_letters(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}")
     else:
         print(output, end="" if output.endswith("\n") else "\n")
+    return 0
+
+
+# --- mail ------------------------------------------------------------------------------------------
+
+
+def _mail_account(settings: Settings, name: str | None) -> tuple[str, MailAccountSettings]:
+    accounts = dict(settings.mail.accounts)
+    if not accounts:
+        raise EarpieceError("no mail account is set up: add a [mail.accounts.NAME] table to the config "
+                            "(see 'earpiece config init')")
+    if name is None:
+        return next(iter(accounts.items()))
+    if name not in accounts:
+        raise EarpieceError(f'no mail account "{name}" (accounts: {", ".join(accounts)})')
+    return name, accounts[name]
+
+
+def cmd_mail_login(args: argparse.Namespace) -> int:
+    import getpass
+
+    from assistant.mail.accounts import store_password
+
+    name, account = _mail_account(load_settings(args.config), args.account)
+    if account.maildir and not account.imap_host and not account.smtp_host:
+        raise EarpieceError(f"mail account {name} is a local Maildir; it needs no password")
+    if args.password_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        try:
+            secret = getpass.getpass(f"Password for {account.username or name} ({name}): ")
+        except (EOFError, KeyboardInterrupt):
+            raise EarpieceError("no password given; nothing stored") from None
+    if not secret:
+        raise EarpieceError("empty password; nothing stored")
+    backend = store_password(name, account, secret)
+    print(f"stored the password for mail account {name} in the keyring ({backend})")
+    if account.password_env or account.password_command or account.password:
+        print("note: the config also names password_env, password_command or password, which come first")
+    return 0
+
+
+def cmd_mail_check(args: argparse.Namespace) -> int:
+    from assistant.mail.store import open_store
+
+    settings = load_settings(args.config)
+    name, account = _mail_account(settings, args.account)
+    ordered = {name: account, **{k: v for k, v in settings.mail.accounts.items() if k != name}}
+    store = open_store(replace(settings, mail=replace(settings.mail, accounts=ordered)))
+    try:
+        unseen = store.unseen()
+    finally:
+        store.close()
+    print(f"{name}: {len(unseen)} unread")
+    for envelope in unseen:
+        print(f"  {envelope.sender}: {envelope.spoken_subject}")
     return 0

@@ -343,3 +343,32 @@ def test_by_voice_delete_asks_and_a_dead_server_is_explained(tmp_path: Path, spe
     assert replies[2:4] == ["Delete the message from Anna Field about Lunch on Friday? Say yes or no.", "All right, I kept it."]
     assert replies[-1] == "Deleted.", replies
     assert subjects(inbox, "Trash") == ["Lunch on Friday"] and len(subjects(inbox)) == 4
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+def test_mail_login_stores_the_password_in_the_keyring_and_check_uses_it(cli, inbox, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import assert_one_line_error
+
+    monkeypatch.delenv(PASSWORD_ENV)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")  # a real file keyring
+    config = tmp_path / "config.toml"
+    config.write_text(f'[mail.accounts.home]\nimap_host = "127.0.0.1"\nimap_port = {inbox.port}\nsecurity = "none"\n'
+                      'username = "theodore"\n')
+    assert_one_line_error(cli("--config", config, "mail", "check"), "no password for mail account home",
+                          "earpiece mail login home")
+    stored = cli("--config", config, "mail", "login", "--password-stdin", input=f"{inbox.password}\n")
+    assert stored.returncode == 0, stored.stderr
+    assert "stored the password for mail account home in the keyring" in stored.stdout
+    assert inbox.password not in config.read_text()
+    checked = cli("--config", config, "mail", "check", check=True)
+    assert checked.stdout.splitlines()[:2] == ["home: 5 unread", "  Anna Field: Lunch on Friday"]
+    shown = cli("--config", config, "config", "show", check=True)
+    assert inbox.password not in shown.stdout + shown.stderr
+    assert_one_line_error(cli("--config", config, "mail", "login", "work", "--password-stdin", input="x\n"),
+                          'no mail account "work"')
+    cli("--config", config, "mail", "login", "--password-stdin", input="wrong-one\n", check=True)
+    bad = cli("--config", config, "mail", "check")
+    assert_one_line_error(bad, "refused the login for theodore")
+    assert "wrong-one" not in bad.stderr
