@@ -26,6 +26,8 @@ from assistant.events import EventBus
 from assistant.intents.grammar import Grammar, build_grammar
 from assistant.intents.router import UNKNOWN, IntentMatch, Router
 from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
+from assistant.intents.numbers import cardinal
+from assistant.mail.message import Envelope
 from assistant.mail.store import MailStore, open_store
 from assistant.skills.clock import ClockSkill
 from assistant.skills.mail import MailSkill
@@ -136,6 +138,7 @@ class Pipeline:
         self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
         self._dictation_early_frames = round(DICTATION_EARLY_PAUSE / FRAME_SECONDS)
         self._not_for_us = False
+        self._mail_news: list[Envelope] = []
 
     def _recover_letter(self) -> str:
         """A letter that was being written when the last run died: ask whether to go on."""
@@ -242,6 +245,7 @@ class Pipeline:
         if transition and transition.reason == "timeout" and transition.before is State.LISTENING:
             self._earcon("end")
         self._announce_due_timers()
+        self._announce_mail()
 
     @property
     def now(self) -> datetime:
@@ -260,6 +264,33 @@ class Pipeline:
         self.persistence.save_state(self.session)
         self.bus.emit("timer", self.t, action="fired", id=timer.id, seconds=timer.seconds)
         self.say(announcement(timer))
+
+    def new_mail(self, envelopes: Sequence[Envelope], announce: bool = True) -> None:
+        """Mail arrived (the daemon's watcher): announce it when nobody is talking, never while
+        dictating. Either way a ``mail`` event records it, and "read it" now means the newest."""
+        for envelope in envelopes:
+            self.bus.emit("mail", self.t, action="new", uid=envelope.uid, sender=envelope.sender,
+                          subject=envelope.subject)
+        self.mail.forget_listing()
+        if not announce or self.letter is not None or not self.settings.mail.announce:
+            return
+        self._mail_news = [*envelopes, *self._mail_news]
+
+    def _announce_mail(self) -> None:
+        if not self._mail_news or self._segmenter.in_speech or self.letter is not None:
+            return
+        if self.dialogue.state is not State.IDLE:
+            return  # not over a conversation: after it
+
+        news, self._mail_news = self._mail_news, []
+        first = news[0]
+        # _speak, not say: the follow-up window opens, so "read it" needs no wake word
+        if len(news) == 1:
+            self._speak(f"New message from {first.sender}: {first.spoken_subject}.")
+        else:
+            others = ", ".join(e.sender for e in news[1:3]) + (" and others" if len(news) > 3 else "")
+            self._speak(f"{cardinal(len(news)).capitalize()} new messages. The newest is from {first.sender}: "
+                     f"{first.spoken_subject}. Also from {others}.")
 
     def _new_recognizer(self) -> StreamingRecognizer | None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+import time
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime
@@ -372,3 +373,53 @@ def test_mail_login_stores_the_password_in_the_keyring_and_check_uses_it(cli, in
     bad = cli("--config", config, "mail", "check")
     assert_one_line_error(bad, "refused the login for theodore")
     assert "wrong-one" not in bad.stderr
+
+
+# --- the daemon watches the inbox ---------------------------------------------------------------
+
+from test_daemon import Monitor, runtime  # noqa: E402,F401  (the runtime fixture: a private socket dir)
+
+
+def test_daemon_announces_new_mail_unless_muted_and_survives_the_server(cli, runtime, headset, inbox,  # type: ignore[no-untyped-def]
+                                                                        tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[audio]
+input_device = "mic"
+output_device = "spk"
+[mail.accounts.home]
+imap_host = "127.0.0.1"
+imap_port = {inbox.port}
+security = "none"
+username = "theodore"
+password_env = "{PASSWORD_ENV}"
+""")
+    cli("--config", config, "daemon", "start", check=True)
+    monitor = Monitor(headset)
+    try:
+        time.sleep(1.0)  # the watcher has listed what is already there: that is not news
+        inbox.seed([message("Tickets for Saturday", "Paul <paul@example.net>", "Two tickets.")])
+        monitor.wait_for(lambda e: e["type"] == "mail" and e["action"] == "new", timeout=30)
+        said = monitor.wait_for(lambda e: e["type"] == "reply", timeout=30)
+        assert said["text"] == "New message from Paul: Tickets for Saturday."
+        assert not [e for e in monitor.events if e["type"] == "error"], monitor.events
+        cli("mute", check=True)
+        inbox.seed([message("Quiet please", "Anna Field <anna@example.org>")])
+        new = monitor.wait_for(lambda e: e["type"] == "mail" and e["action"] == "new", timeout=30)
+        assert new["subject"] == "Quiet please"
+        time.sleep(1.0)
+        assert [e["text"] for e in monitor.events if e["type"] == "reply"] == ["New message from Paul: Tickets for Saturday."]
+        cli("unmute", check=True)
+        inbox.stop()
+        problem = monitor.wait_for(lambda e: e["type"] == "error", timeout=30)
+        assert problem["message"].startswith("mail: ")
+        inbox.start()
+        inbox.seed([message("Back again", "Anna Field <anna@example.org>")])
+        monitor.wait_for(lambda e: e["type"] == "mail" and e["action"] == "reconnected", timeout=60)
+        said = monitor.wait_for(lambda e: e["type"] == "reply", timeout=30)
+        assert said["text"] == "New message from Anna Field: Back again."
+        assert cli("daemon", "status").returncode == 0  # still running
+        assert all("\\Seen" not in flags for _, flags in inbox.folder())
+    finally:
+        monitor.close()
+        cli("daemon", "stop", check=True)

@@ -28,6 +28,8 @@ from assistant.daemon.server import ControlServer, Request, Response
 from assistant.dialogue import State
 from assistant.errors import AudioError, EarpieceError
 from assistant.events import Event, EventBus
+from assistant.mail.store import mail_configured, open_store
+from assistant.mail.watcher import MailWatcher, NewMail, Notice
 from assistant.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class Daemon:
         self.server: ControlServer | None = None
         self.pipeline: Pipeline | None = None
         self.ends: LiveEnds | None = None
+        self.watcher: MailWatcher | None = None
+        self._mail_notices: queue.Queue[Notice] = queue.Queue()
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -81,6 +85,7 @@ class Daemon:
         try:
             self.pipeline = build_pipeline(self.settings, self.bus)
             self.pipeline.start(_NullSink())
+            self._watch_mail()
             self._open_headset()
             self._update_status()
             self.server = ControlServer(self.paths.socket, self._snapshot, self._submit)
@@ -89,8 +94,11 @@ class Daemon:
             self._loop()
         finally:
             self.notifier.stopping()
+            if self.watcher is not None:
+                self.watcher.stop()
             if self.pipeline is not None:
                 self.pipeline.finish()
+                self.pipeline.mail.close()
             if self.ends is not None:
                 self.ends.source.close()
                 self.ends.sink.close()
@@ -151,10 +159,30 @@ class Daemon:
             self.notifier.watchdog()
             time.sleep(0.05)
 
+    def _watch_mail(self) -> None:
+        """Start (or restart, after a reload) the inbox watcher, if there is an inbox and announcing is on."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        if self.settings.mail.announce and mail_configured(self.settings):
+            settings = self.settings
+            self.watcher = MailWatcher(lambda: open_store(settings), self._mail_notices.put).start()
+
     def _service(self) -> None:
         if self._reload_requested.is_set():
             self._reload_requested.clear()
             self._reload()
+        while self.pipeline is not None:
+            try:
+                notice = self._mail_notices.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(notice, NewMail):
+                self.pipeline.new_mail(notice.envelopes, announce=not self._muted)
+            elif notice.recovered:
+                self.bus.emit("mail", self._t(), action="reconnected", uid="")
+            else:
+                self._error(f"mail: {notice.message}")
         while True:
             try:
                 request, future = self._commands.get_nowait()
@@ -209,8 +237,12 @@ class Daemon:
             self.ends.source.close()
             self.ends.sink.close()
             self.ends = None
+        mail_changed = settings.mail != self.settings.mail
+        self.pipeline.mail.close()
         self.settings, self.pipeline = settings, pipeline
         pipeline.start(self.ends.sink if self.ends is not None else _NullSink(), samples)
+        if mail_changed:
+            self._watch_mail()
         self.bus.emit("reload", self._t(), source=str(settings.source) if settings.source else "defaults")
         return {"ok": True, "reloaded": str(settings.source) if settings.source else "defaults"}
 

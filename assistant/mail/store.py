@@ -71,6 +71,11 @@ class MailStore(ABC):
         """Release the connection; the store may be used again (it reconnects)."""
 
 
+def mail_configured(settings: Settings) -> bool:
+    """Is there an inbox to watch (a configured account, or ~/Maildir)?"""
+    return bool(settings.mail.accounts) or Path("~/Maildir").expanduser().is_dir()
+
+
 def open_store(settings: Settings, timeout: float = 15) -> MailStore:
     """The default account's store: the first configured account, else ~/Maildir if it exists."""
     accounts = list(settings.mail.accounts.items())

@@ -75,6 +75,10 @@ class MailSkill(Skill):
             self._store = self._open_store()
         return self._store
 
+    def forget_listing(self) -> None:
+        """New mail came in: the next "read it" lists afresh, so "it" is the newest."""
+        self._listing, self._cursor, self._listed = [], -1, 0
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
