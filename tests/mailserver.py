@@ -38,7 +38,7 @@ default_internal_user = {internal_user}
 default_internal_group = {internal_group}
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
-imap_idle_notify_interval = 0
+imap_idle_notify_interval = {idle_notify}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {b}/passwd
@@ -92,7 +92,8 @@ def _die_with_parent() -> None:
 
 
 class Dovecot:
-    def __init__(self) -> None:
+    def __init__(self, idle_notify: str = "0") -> None:
+        """``idle_notify``: Dovecot's "* OK Still here" interval inside IDLE (0 = never; "1s" to test keepalives)."""
         self.base = b = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))  # short: socket paths < 108 bytes
         self.user, self.password = USER, PASSWORD
         self.port, self.imaps_port = free_port(), free_port()
@@ -113,7 +114,7 @@ class Dovecot:
         (b / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{b}/mail/{USER}\n")
         (b / "dovecot.conf").write_text(DOVECOT_CONF.format(
             b=b, login_user=login, internal_user=internal, internal_group=group, imap_port=self.port,
-            imaps_port=self.imaps_port, no_chroot="  chroot =\\n" if rootless else ""))
+            imaps_port=self.imaps_port, idle_notify=idle_notify, no_chroot="  chroot =\\n" if rootless else ""))
         os.chmod(b, 0o755)
         if not rootless:
             shutil.chown(b / "mail", uid, gid)

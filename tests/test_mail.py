@@ -423,3 +423,31 @@ password_env = "{PASSWORD_ENV}"
     finally:
         monitor.close()
         cli("daemon", "stop", check=True)
+
+
+def test_watcher_ignores_idle_keepalives_and_reports_each_new_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue
+
+    from mailserver import Dovecot
+
+    from assistant.mail.watcher import MailWatcher, NewMail
+
+    server = Dovecot(idle_notify="1s").start()  # "* OK Still here" every second inside IDLE
+    monkeypatch.setenv(PASSWORD_ENV, server.password)
+    notices: queue.Queue = queue.Queue()
+    watcher = MailWatcher(lambda: ImapStore("home", account(server)), notices.put).start()
+    try:
+        server.seed([SEED[0]])  # may land before or after the first listing; either way at most one notice
+        time.sleep(3.5)  # several keepalives go by
+        while not notices.empty():
+            assert isinstance(notices.get(), NewMail)
+        server.seed([SEED[4]])
+        notice = notices.get(timeout=20)
+        assert isinstance(notice, NewMail), notice
+        assert [e.subject for e in notice.envelopes] == ["Lunch on Friday"]
+        time.sleep(2.5)
+        assert notices.empty()  # no repeats, no problems reported
+    finally:
+        watcher.stop()
+        server.stop()
+        assert not server.log_problems()

@@ -9,6 +9,8 @@ HELP_TOPICS = {
     "GetTime": "the time",
     "GetDate": "the date",
     "SetTimer": "a timer",
+    "CheckMail": "your email",
+    "StartLetter": "to take a letter",
     "GetName": "my name",
     "VolumeUp": "to speak louder or softer",
     "Repeat": "to repeat what I said",
