@@ -203,6 +203,15 @@ def test_delete_needs_a_yes_and_archive_moves(inbox) -> None:  # type: ignore[no
     assert len(subjects(inbox, "Archive")) == 1 and len(subjects(inbox)) == 3
 
 
+def test_broken_and_8bit_messages_on_the_server_are_read(inbox) -> None:  # type: ignore[no-untyped-def]
+    inbox.reset()
+    inbox.seed([BROKEN, b"From: Bj\xf6rn <bjorn@example.se>\r\nSubject: Gr\xfc\xdfe\r\n\r\nHej.\r\n"])
+    talk = Talk(Settings(), ImapStore("home", account(inbox)))
+    assert talk("CheckMail") == "You have two new messages. One, from Björn: Grüße. Two, from broken: Broken boundary."
+    assert talk("ReadMail", index=2).startswith("Message two, from broken: Broken boundary. Café at eight. There is one attachment")
+    assert not [e for e in talk.events if e[0] == "error"]
+
+
 def test_long_body_asks_before_going_on(inbox) -> None:  # type: ignore[no-untyped-def]
     inbox.seed([message("The harbour", body=LONG_BODY)])
     talk = Talk(Settings(), ImapStore("home", account(inbox)))
@@ -303,7 +312,7 @@ from = "Theodore Twombly <theodore@example.org>"
     return read_events(events_path)
 
 
-def test_by_voice_read_reply_and_send_with_threading(tmp_path: Path, speech, inbox, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_by_voice_read_reply_and_send_with_threading(tmp_path: Path, speech, inbox, smtp_server, whisper) -> None:  # type: ignore[no-untyped-def]
     events = run_voice(tmp_path, speech, inbox, smtp_server.port,
                        0.5, "Samantha, read my email.", 9.0, "No.", 4.0, "Samantha, read it.", 12.0,
                        "Samantha, reply to it.", 6.0, "I would love to have lunch with you.", 1.5, "That's all.", 6.0,
@@ -311,6 +320,14 @@ def test_by_voice_read_reply_and_send_with_threading(tmp_path: Path, speech, inb
     replies = [e["text"] for e in events if e["type"] == "reply"]
     intents = [e["name"] for e in events if e["type"] == "intent"]
     assert intents[:3] == ["CheckMail", "Deny", "ReadMail"], (intents, replies)
+    # what the speaker got: the first reply's audio, recognized
+    from assistant.audio import SAMPLE_RATE
+    from assistant.audio.wavio import read_wav
+
+    start = next(e["t"] for e in events if e["type"] == "speak_start")
+    end = next(e["t"] for e in events if e["type"] == "speak_end")
+    heard = whisper.transcribe(read_wav(tmp_path / "out.wav")[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]).text.lower()
+    assert "five new messages" in heard and "lunch on friday" in heard, heard
     assert replies[0] == "You have five new messages. One, from Anna Field: Lunch on Friday. Shall I go on?"
     assert replies[2] == "Message one, from Anna Field: Lunch on Friday. Shall we have lunch on Friday? The menu is at (a link to example.org)"
     assert replies[3].startswith("Replying to Anna Field.")
@@ -451,3 +468,37 @@ def test_watcher_ignores_idle_keepalives_and_reports_each_new_message_once(monke
         watcher.stop()
         server.stop()
         assert not server.log_problems()
+
+
+def test_new_mail_is_announced_when_idle_but_not_while_dictating(sphinx, whisper, router, tts, speech,  # type: ignore[no-untyped-def]
+                                                                 tmp_path: Path) -> None:
+    from assistant.audio import FRAME_SAMPLES
+    from assistant.audio.resample import float_to_int16
+    from assistant.audio.wavio import WavSink
+    from assistant.events import EventBus, EventLog
+    from assistant.mail.message import Envelope
+    from assistant.pipeline import Engines, Pipeline
+
+    log, bus = EventLog(), EventBus()
+    bus.subscribe(log)
+    pipeline = Pipeline(Settings(), Engines(sphinx, whisper), router, tts, bus, START, mail_store=lambda: None)  # type: ignore[arg-type, return-value]
+    pipeline.start(WavSink(tmp_path / "out.wav"))
+
+    def hear(*parts: str | float) -> None:
+        pcm = float_to_int16(speech.scene(*parts))
+        for start in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+            pipeline.feed(pcm[start:start + FRAME_SAMPLES])
+
+    def replies() -> list[str]:
+        return [str(e.data["text"]) for e in log.events if e.type == "reply"]
+
+    hear(1.0)
+    pipeline.new_mail([Envelope("7", "Paul", "paul@example.net", "Tickets for Saturday")])
+    hear(6.0)
+    assert replies() == ["New message from Paul: Tickets for Saturday."]
+    hear("Samantha, take a letter to Tom.", 5.0)
+    assert replies()[-1] == "Writing to Tom. Go ahead."
+    pipeline.new_mail([Envelope("8", "Anna", "anna@example.org", "Lunch")])
+    hear(6.0)
+    assert replies()[-1] == "Writing to Tom. Go ahead."  # quiet while dictating
+    assert [e.data["uid"] for e in log.events if e.type == "mail" and e.data["action"] == "new"] == ["7", "8"]

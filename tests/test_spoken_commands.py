@@ -15,7 +15,7 @@ from hassil.sample import sample_sentence
 from assistant.intents.router import Router
 
 FILLERS = {"hours": "two", "minutes": "twenty five", "seconds": "thirty", "name": "Ada", "recipient": "Tom",
-           "sender": "his father"}
+           "sender": "his father", "index": "two"}
 
 
 def spoken_templates() -> Iterator[tuple[str, str]]:
@@ -32,7 +32,8 @@ CASES = list(spoken_templates())
 
 # Measured misses of Whisper tiny.en on espeak-ng's en-us voice; each is a real limit of the
 # recognizer on synthetic speech, tracked in docs/benchmarks.md, not a routing bug.
-KNOWN_MISHEARD = {"help me", "come again", "sleep", "turn the volume down"}
+KNOWN_MISHEARD = {"help me", "come again", "sleep", "turn the volume down",
+                  "archive it", "do I have any email", "write a reply"}
 
 
 @pytest.mark.parametrize("intent,sentence", CASES, ids=[s for _, s in CASES])
