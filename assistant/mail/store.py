@@ -245,12 +245,52 @@ class ImapStore(MailStore):
             box.folder.set("INBOX")
             deadline = time.monotonic() + timeout
             while (left := deadline - time.monotonic()) > 0:
-                responses = box.idle.wait(timeout=min(left, 29 * 60))
-                if any(b"EXISTS" in r or b"EXPUNGE" in r or b"FETCH" in r for r in responses):
+                if _idle_round(box, min(left, IDLE_ROUND)):
                     return
-                if not responses and deadline - time.monotonic() > 0.05:
-                    box.client.noop()  # an empty early return can mean EOF: NOOP finds out
         self._call(idle)
+
+
+IDLE_ROUND = 120.0
+"""Seconds per IDLE command; well under the 29 minutes RFC 2177 allows, so a lost notification costs at most this."""
+
+CHANGES = (b"EXISTS", b"EXPUNGE", b"FETCH")
+
+
+def _idle_round(box: BaseMailBox, timeout: float) -> bool:
+    """One IDLE command; True when the inbox changed.
+
+    A notification can arrive in the same packet as the "+ idling" continuation, and then it
+    sits in imaplib's read buffer (or the TLS layer's) where select() cannot see it; waiting on
+    the socket would miss it for a whole round. So buffered input ends the round at once, and
+    every line read, including those read while leaving IDLE, is checked.
+    """
+    client = box.client
+    for kind in ("EXISTS", "EXPUNGE", "FETCH", "RECENT"):
+        client.untagged_responses.pop(kind, None)
+    box.idle.start()
+    lines: list[bytes] = []
+    try:
+        if not _has_buffered_input(client):
+            lines = box.idle.poll(timeout=timeout)  # a dropped server looks like an empty poll; stop() then raises
+    finally:
+        _, tail = box.idle.stop()
+    seen = [line for line in (*lines, *tail) if isinstance(line, bytes)]
+    return any(change in line for line in seen for change in CHANGES) or any(
+        kind in client.untagged_responses for kind in ("EXISTS", "EXPUNGE", "FETCH"))
+
+
+def _has_buffered_input(client: imaplib.IMAP4) -> bool:
+    sock = client.sock
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    old = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        return bool(client.file.peek(1))
+    except OSError:  # nothing there (would block)
+        return False
+    finally:
+        sock.settimeout(old)
 
 
 class MaildirStore(MailStore):

@@ -10,10 +10,8 @@ HELP_TOPICS = {
     "GetDate": "the date",
     "SetTimer": "a timer",
     "CheckMail": "your email",
-    "StartLetter": "to take a letter",
+    "StartLetter": "a letter",
     "GetName": "my name",
-    "VolumeUp": "to speak louder or softer",
-    "Repeat": "to repeat what I said",
 }
 
 VOLUME_STEP = 0.2
