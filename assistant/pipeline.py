@@ -223,7 +223,7 @@ class Pipeline:
                 self._early = None
                 self._not_for_us = False
                 self.bus.emit("speech_start", self.t)
-                self._recognizer = self._new_recognizer()
+                self._recognizer = self._new_recognizer() if self._wants_streaming() else None
             if self._recognizer is not None and not self._not_for_us:
                 for piece in update.frames:
                     self._feed(piece)
@@ -291,6 +291,13 @@ class Pipeline:
             others = ", ".join(e.sender for e in news[1:3]) + (" and others" if len(news) > 3 else "")
             self._speak(f"{cardinal(len(news)).capitalize()} new messages. The newest is from {first.sender}: "
                      f"{first.spoken_subject}. Also from {others}.")
+
+    def _wants_streaming(self) -> bool:
+        """Stream-decode this utterance? Only when its result is used: partials are shown while
+        listening for a command, and without a dictation engine the streamed text is final.
+        Idle speech and dictation skip it: open-vocabulary PocketSphinx costs about a quarter
+        of a core while someone talks, for text nobody would see (bench/daemon.py)."""
+        return self.engines.dictation is None or self.dialogue.state in (State.LISTENING, State.FOLLOW_UP)
 
     def _new_recognizer(self) -> StreamingRecognizer | None:
         try:
@@ -450,27 +457,25 @@ class Pipeline:
         if not recipient:
             self._speak("Who is the letter to? Say, for example: take a letter to Tom.")
             return
-        try:
-            self.letter = LetterDictation.start(recipient, str(intent.slots.get("sender", "")), self.settings,
-                                                self.address_book, self.journal_path, self.now)
-        except (OSError, EarpieceError) as exc:
-            self.bus.emit("error", self.t, message=f"cannot start the letter: {exc}")
-            self._speak("Sorry, I can't start a letter right now.")
-            return
-        self.bus.emit("letter", self.t, action="start", text=self.letter.letter.greeting)
-        self.dialogue.dictate(True)
-        self._speak(f"Writing to {self.letter.letter.recipient}. Go ahead.")
+        sender = str(intent.slots.get("sender", ""))
+        self._begin_dictation("letter", lambda: LetterDictation.start(
+            recipient, sender, self.settings, self.address_book, self.journal_path, self.now))
 
     def _start_reply(self, context: ReplyContext, say: str) -> None:
+        self._begin_dictation("reply", lambda: LetterDictation.reply(
+            context, self.settings, self.address_book, self.journal_path, self.now), say)
+
+    def _begin_dictation(self, kind: str, open_letter: Callable[[], LetterDictation], say: str = "") -> None:
+        """Open a letter or reply (its journal first) and switch to dictation mode."""
         try:
-            self.letter = LetterDictation.reply(context, self.settings, self.address_book, self.journal_path, self.now)
+            self.letter = open_letter()
         except (OSError, EarpieceError) as exc:
-            self.bus.emit("error", self.t, message=f"cannot start the reply: {exc}")
-            self._speak("Sorry, I can't start a reply right now.")
+            self.bus.emit("error", self.t, message=f"cannot start the {kind}: {exc}")
+            self._speak(f"Sorry, I can't start a {kind} right now.")
             return
         self.bus.emit("letter", self.t, action="start", text=self.letter.letter.greeting)
         self.dialogue.dictate(True)
-        self._speak(say)
+        self._speak(say or f"Writing to {self.letter.letter.recipient}. Go ahead.")
 
     def _dictate(self, text: str) -> None:
         assert self.letter is not None

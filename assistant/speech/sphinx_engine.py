@@ -69,7 +69,9 @@ class SphinxEngine(StreamingEngine):
             from pocketsphinx import Decoder
         except ImportError as exc:
             raise ModelError(f"PocketSphinx is not installed ({exc}); pip install pocketsphinx") from None
-        self._decoder = Decoder(samprate=16000, logfn=os.devnull)
+        # bestpath off: with it, grammar (FSG) results came back cut short ("samantha what time"
+        # for "samantha what time is it"); the forward pass alone gives the whole sentence, sooner.
+        self._decoder = Decoder(samprate=16000, logfn=os.devnull, bestpath=False)
         self._decoder.activate_search(self._decoder.current_search())
         self._open_search = self._decoder.current_search()
         self._searches: dict[str, str] = {}
