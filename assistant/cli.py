@@ -255,7 +255,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         assert dictation is not None
         transcript = dictation.transcribe(audio, words=args.json)
     else:
-        recognizer = load_streaming(settings, engine).recognizer()
+        recognizer = load_streaming(settings, engine, open_vocabulary=True).recognizer()
         for start in range(0, len(audio), 1600):
             recognizer.accept(audio[start : start + 1600])
         transcript = recognizer.finish()

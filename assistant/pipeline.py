@@ -297,10 +297,17 @@ class Pipeline:
         listening for a command, and without a dictation engine the streamed text is final.
         Idle speech and dictation skip it: open-vocabulary PocketSphinx costs about a quarter
         of a core while someone talks, for text nobody would see (bench/daemon.py)."""
-        return self.engines.dictation is None or self.dialogue.state in (State.LISTENING, State.FOLLOW_UP)
+        if self.engines.dictation is None:
+            return True
+        partials_possible = self._grammar is not None or self.engines.streaming.open_vocabulary
+        return partials_possible and self.dialogue.state in (State.LISTENING, State.FOLLOW_UP)
 
     def _new_recognizer(self) -> StreamingRecognizer | None:
+        """With a dictation engine, partials come from the command grammar: they show the command
+        being recognized, and the engine needs no open-vocabulary model."""
         try:
+            if self.engines.dictation is not None and self._grammar is not None:
+                return self.engines.streaming.recognizer(self._grammar)
             return self.engines.streaming.recognizer()
         except EarpieceError as exc:
             self.bus.emit("error", self.t, message=str(exc))

@@ -63,10 +63,10 @@ def with_noise(audio: np.ndarray, rms: float, seed: int) -> np.ndarray:
 class Runner:
     """One set of loaded engines; each run is a fresh pipeline on one WAV, as `earpiece run --input` does."""
 
-    def __init__(self, use_grammar: bool = True) -> None:
+    def __init__(self, use_grammar: bool = True, open_vocabulary: bool | None = None) -> None:
         settings = Settings()
         self.settings = settings
-        self.engines = Engines(load_streaming(settings), load_dictation(settings))
+        self.engines = Engines(load_streaming(settings, open_vocabulary=open_vocabulary), load_dictation(settings))
         self.router = Router.for_config_dir(None)
         self.tts = Tts(settings.voice)
         self.use_grammar = use_grammar

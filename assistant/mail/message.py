@@ -16,8 +16,6 @@ from email.header import Header, decode_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
-from inscriptis import get_text
-
 LONG_URL = 30
 """URLs longer than this are read as "a link to host" instead of letter by letter."""
 
@@ -222,6 +220,8 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
 
 
 def _html_to_text(html: str) -> str:
+    from inscriptis import get_text  # imported on first use: it brings lxml, which an idle daemon need not hold
+
     try:
         return get_text(html)
     except Exception:  # inscriptis gave up on this HTML: strip the tags crudely

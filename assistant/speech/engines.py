@@ -60,6 +60,10 @@ class StreamingRecognizer(ABC):
 class StreamingEngine(ABC):
     name: str
 
+    open_vocabulary: bool = True
+    """Whether ``recognizer()`` without a grammar works (PocketSphinx can be loaded without its
+    language model when Whisper does the open recognition: 60 MB less)."""
+
     @abstractmethod
     def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
         """A recognizer for open speech, or restricted to ``grammar`` phrases (short commands)."""

@@ -21,8 +21,12 @@ def streaming_choice(settings: Settings) -> str:
     return "pocketsphinx"
 
 
-def load_streaming(settings: Settings, engine: str | None = None) -> StreamingEngine:
+def load_streaming(settings: Settings, engine: str | None = None, open_vocabulary: bool | None = None) -> StreamingEngine:
+    """The streaming engine. Open-vocabulary recognition is loaded only where it is used: when
+    the streaming engine's text is final (``dictation = "stream"``) or when asked for."""
     choice = engine or streaming_choice(settings)
+    if open_vocabulary is None:
+        open_vocabulary = settings.speech.dictation == "stream"
     if choice == "vosk":
         from assistant.speech.vosk_engine import VoskEngine
 
@@ -39,7 +43,7 @@ def load_streaming(settings: Settings, engine: str | None = None) -> StreamingEn
         return VoskEngine(path)
     from assistant.speech.sphinx_engine import SphinxEngine
 
-    return SphinxEngine()
+    return SphinxEngine(open_vocabulary)
 
 
 def load_dictation(settings: Settings) -> DictationEngine | None:

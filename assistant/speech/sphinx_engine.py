@@ -54,9 +54,9 @@ class SphinxRecognizer(StreamingRecognizer):
             Word(seg.word.split("(")[0], seg.start_frame / FRAME_RATE, (seg.end_frame + 1) / FRAME_RATE,
                  min(1.0, logmath.exp(seg.prob)))
             for seg in self._decoder.seg()
-            if not seg.word.startswith(("<", "[")) and seg.word != "<sil>"
+            if not seg.word.startswith(("<", "[", "(NULL")) and seg.word.strip()  # FSG null transitions too
         )
-        return Transcript(" ".join(w.text for w in words) or hyp.hypstr, words, "pocketsphinx")
+        return Transcript(" ".join(w.text for w in words) or " ".join(hyp.hypstr.split()), words, "pocketsphinx")
 
 
 class SphinxEngine(StreamingEngine):
@@ -64,16 +64,22 @@ class SphinxEngine(StreamingEngine):
 
     name = "pocketsphinx"
 
-    def __init__(self) -> None:
+    def __init__(self, open_vocabulary: bool = True) -> None:
+        """``open_vocabulary=False`` leaves out the 27 MB language model (about 60 MB of memory):
+        then only grammars can be recognized, which is all a pipeline with Whisper needs."""
         try:
             from pocketsphinx import Decoder
         except ImportError as exc:
             raise ModelError(f"PocketSphinx is not installed ({exc}); pip install pocketsphinx") from None
         # bestpath off: with it, grammar (FSG) results came back cut short ("samantha what time"
         # for "samantha what time is it"); the forward pass alone gives the whole sentence, sooner.
-        self._decoder = Decoder(samprate=16000, logfn=os.devnull, bestpath=False)
-        self._decoder.activate_search(self._decoder.current_search())
-        self._open_search = self._decoder.current_search()
+        options = {} if open_vocabulary else {"lm": None}
+        self._decoder = Decoder(samprate=16000, logfn=os.devnull, bestpath=False, **options)
+        self.open_vocabulary = open_vocabulary
+        self._open_search: str | None = None
+        if open_vocabulary:  # (asking for the current search of a decoder with none crashes PocketSphinx)
+            self._open_search = self._decoder.current_search()
+            self._decoder.activate_search(self._open_search)
         self._searches: dict[str, str] = {}
         self._active: SphinxRecognizer | None = None
 
@@ -95,6 +101,9 @@ class SphinxEngine(StreamingEngine):
     def _search_for(self, grammar: "Sequence[str] | Grammar | None") -> str:
         """The decoder search for ``grammar``, compiled once per distinct JSGF text."""
         if not grammar:
+            if self._open_search is None:
+                raise SpeechError("PocketSphinx was loaded without its language model, so it only recognizes "
+                                  "command grammars; open recognition is Whisper's job (or set speech.dictation = \"stream\")")
             return self._open_search
         if isinstance(grammar, Grammar):
             jsgf = grammar.jsgf
