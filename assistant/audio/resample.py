@@ -46,3 +46,9 @@ class StreamResampler:
         if self._stream is None:
             return mono
         return self._stream.resample_chunk(mono)
+
+    def flush(self) -> np.ndarray:
+        """The resampler's last samples, at the end of the input."""
+        if self._stream is None:
+            return np.zeros(0, np.float32)
+        return self._stream.resample_chunk(np.zeros(0, np.float32), last=True)

@@ -16,7 +16,7 @@ import numpy as np
 import soundfile
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
-from assistant.audio.resample import float_to_int16, resample, to_mono_float
+from assistant.audio.resample import StreamResampler, float_to_int16, resample, to_mono_float
 from assistant.errors import AudioError
 
 log = logging.getLogger(__name__)
@@ -55,22 +55,61 @@ def write_wav(path: str | Path, samples: np.ndarray, rate: int = SAMPLE_RATE) ->
 
 
 class WavSource:
-    """Frames from a WAV file, followed by ``tail`` seconds of silence so a final utterance ends."""
+    """Frames from an audio file, followed by ``tail`` seconds of silence so a final utterance ends.
+
+    The file is read a second at a time (resampled as a stream), so an hour-long recording
+    costs no more memory than a short one.
+    """
+
+    BLOCK_SECONDS = 1.0
 
     def __init__(self, path: str | Path, tail: float = 1.0) -> None:
         self.path = Path(path)
-        self._audio = float_to_int16(read_wav(self.path))
         self._tail = int(tail * SAMPLE_RATE)
+        with _opened(self.path) as audio:  # fail now, with the file's name, not mid-run
+            if audio.frames == 0:
+                raise AudioError(f"{self.path}: the WAV file holds no audio")
 
     def frames(self) -> Iterator[np.ndarray]:
-        audio = np.concatenate([self._audio, np.zeros(self._tail, np.int16)])
-        padded = -len(audio) % FRAME_SAMPLES
-        audio = np.concatenate([audio, np.zeros(padded, np.int16)])
-        for start in range(0, len(audio), FRAME_SAMPLES):
-            yield audio[start : start + FRAME_SAMPLES]
+        pending = np.zeros(0, np.int16)
+        with _opened(self.path) as audio:
+            resampler = StreamResampler(audio.samplerate)
+            blocks = audio.blocks(blocksize=max(1, int(audio.samplerate * self.BLOCK_SECONDS)), dtype="float32",
+                                  always_2d=True)
+            while True:
+                try:
+                    block = next(blocks, None)
+                except (soundfile.LibsndfileError, RuntimeError) as exc:
+                    raise AudioError(f"{self.path}: unreadable part of the file ({exc})") from None
+                converted = resampler(block) if block is not None else resampler.flush()
+                pending = np.concatenate([pending, float_to_int16(converted)])
+                if block is None:
+                    break
+                usable = len(pending) - len(pending) % FRAME_SAMPLES
+                for start in range(0, usable, FRAME_SAMPLES):
+                    yield pending[start : start + FRAME_SAMPLES]
+                pending = pending[usable:]
+        rest = np.concatenate([pending, np.zeros(self._tail, np.int16)])
+        rest = np.concatenate([rest, np.zeros(-len(rest) % FRAME_SAMPLES, np.int16)])
+        for start in range(0, len(rest), FRAME_SAMPLES):
+            yield rest[start : start + FRAME_SAMPLES]
 
     def close(self) -> None:
-        """Nothing to release; here so sources share one shape."""
+        """Nothing to release (the file is open only while frames are read)."""
+
+
+def _opened(path: Path) -> soundfile.SoundFile:
+    """The file opened for reading, or an AudioError saying what is wrong with it."""
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not a WAV file")
+    try:
+        return soundfile.SoundFile(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{path}: not a readable PCM WAV file ({exc}); convert it with: sox '{path}' -b 16 out.wav") from None
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 class WavSink:
