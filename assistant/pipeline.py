@@ -529,10 +529,7 @@ class Pipeline:
     def _reread(self, grammar: "Grammar | Sequence[str]") -> str | None:
         """The current utterance decoded again by the streaming engine, restricted to ``grammar``."""
         try:
-            recognizer = self.engines.streaming.recognizer(grammar)
-            for frame in self._segmenter.audio:
-                recognizer.accept(frame)
-            return recognizer.finish().text
+            return self.engines.streaming.recognizer(grammar).read(self._segmenter.utterance()).text
         except EarpieceError as exc:
             log.warning("grammar-restricted reading failed: %s", exc)
             return None

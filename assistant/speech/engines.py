@@ -56,6 +56,12 @@ class StreamingRecognizer(ABC):
     def finish(self) -> Transcript:
         """End the utterance and return the final result."""
 
+    def read(self, audio: np.ndarray) -> Transcript:
+        """A whole, already recorded utterance at once (a second reading), then ``finish``."""
+        for start in range(0, len(audio), 320):
+            self.accept(audio[start : start + 320])
+        return self.finish()
+
 
 class StreamingEngine(ABC):
     name: str

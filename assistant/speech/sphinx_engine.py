@@ -60,28 +60,27 @@ class SphinxRecognizer(StreamingRecognizer):
 
 
 class SphinxEngine(StreamingEngine):
-    """One decoder shared by successive utterances; grammars are compiled once and cached."""
+    """Grammar decoding on one decoder; open-vocabulary decoding, when wanted, on a second.
+
+    They differ in two ways. The open one carries the 27 MB language model (about 60 MB of
+    memory), which a pipeline with Whisper never needs. And it keeps PocketSphinx's bestpath
+    rescoring, which helps open recognition but cut grammar (FSG) results short ("samantha
+    what time" for "samantha what time is it"), so the grammar decoder runs without it.
+    Grammars are compiled once and cached.
+    """
 
     name = "pocketsphinx"
 
     def __init__(self, open_vocabulary: bool = True) -> None:
-        """``open_vocabulary=False`` leaves out the 27 MB language model (about 60 MB of memory):
-        then only grammars can be recognized, which is all a pipeline with Whisper needs."""
         try:
             from pocketsphinx import Decoder
         except ImportError as exc:
             raise ModelError(f"PocketSphinx is not installed ({exc}); pip install pocketsphinx") from None
-        # bestpath off: with it, grammar (FSG) results came back cut short ("samantha what time"
-        # for "samantha what time is it"); the forward pass alone gives the whole sentence, sooner.
-        options = {} if open_vocabulary else {"lm": None}
-        self._decoder = Decoder(samprate=16000, logfn=os.devnull, bestpath=False, **options)
+        self._decoder = Decoder(samprate=16000, logfn=os.devnull, bestpath=False, lm=None)
         self.open_vocabulary = open_vocabulary
-        self._open_search: str | None = None
-        if open_vocabulary:  # (asking for the current search of a decoder with none crashes PocketSphinx)
-            self._open_search = self._decoder.current_search()
-            self._decoder.activate_search(self._open_search)
+        self._open_decoder = Decoder(samprate=16000, logfn=os.devnull) if open_vocabulary else None
         self._searches: dict[str, str] = {}
-        self._active: SphinxRecognizer | None = None
+        self._active: dict[int, SphinxRecognizer] = {}
 
     def knows(self, word: str) -> bool:
         return self._decoder.lookup_word(word) is not None
@@ -91,20 +90,23 @@ class SphinxEngine(StreamingEngine):
         return phones.split() if phones else None
 
     def recognizer(self, grammar: "Sequence[str] | Grammar | None" = None) -> StreamingRecognizer:
-        # One decoder serves every recognizer: one still mid-utterance (dropped by its caller)
-        # must end before another search can be activated.
-        if self._active is not None:
-            self._active.abandon()
-        self._active = SphinxRecognizer(self._decoder, self._search_for(grammar))
-        return self._active
+        if grammar:
+            decoder, search = self._decoder, self._search_for(grammar)
+        elif self._open_decoder is not None:
+            decoder, search = self._open_decoder, self._open_decoder.current_search()
+        else:
+            raise SpeechError("PocketSphinx was loaded without its language model, so it only recognizes "
+                              "command grammars; open recognition is Whisper's job (or set speech.dictation = \"stream\")")
+        # One decoder serves successive recognizers: one still mid-utterance (dropped by its
+        # caller) must end before another search can be activated.
+        previous = self._active.get(id(decoder))
+        if previous is not None:
+            previous.abandon()
+        self._active[id(decoder)] = recognizer = SphinxRecognizer(decoder, search)
+        return recognizer
 
-    def _search_for(self, grammar: "Sequence[str] | Grammar | None") -> str:
-        """The decoder search for ``grammar``, compiled once per distinct JSGF text."""
-        if not grammar:
-            if self._open_search is None:
-                raise SpeechError("PocketSphinx was loaded without its language model, so it only recognizes "
-                                  "command grammars; open recognition is Whisper's job (or set speech.dictation = \"stream\")")
-            return self._open_search
+    def _search_for(self, grammar: "Sequence[str] | Grammar") -> str:
+        """The grammar decoder's search for ``grammar``, compiled once per distinct JSGF text."""
         if isinstance(grammar, Grammar):
             jsgf = grammar.jsgf
         else:
