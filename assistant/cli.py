@@ -718,9 +718,8 @@ def cmd_mail_check(args: argparse.Namespace) -> int:
     from assistant.mail.store import open_store
 
     settings = load_settings(args.config)
-    name, account = _mail_account(settings, args.account)
-    ordered = {name: account, **{k: v for k, v in settings.mail.accounts.items() if k != name}}
-    store = open_store(replace(settings, mail=replace(settings.mail, accounts=ordered)))
+    name, _ = _mail_account(settings, args.account)
+    store = open_store(settings, name)
     try:
         unseen = store.unseen()
     finally:

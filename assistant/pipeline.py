@@ -277,11 +277,9 @@ class Pipeline:
         self._mail_news = [*envelopes, *self._mail_news]
 
     def _announce_mail(self) -> None:
-        if not self._mail_news or self._segmenter.in_speech or self.letter is not None:
+        # only when idle (not over a conversation, not while dictating) and nobody is talking
+        if not self._mail_news or self._segmenter.in_speech or self.dialogue.state is not State.IDLE:
             return
-        if self.dialogue.state is not State.IDLE:
-            return  # not over a conversation: after it
-
         news, self._mail_news = self._mail_news, []
         first = news[0]
         # _speak, not say: the follow-up window opens, so "read it" needs no wake word
@@ -290,7 +288,7 @@ class Pipeline:
         else:
             others = ", ".join(e.sender for e in news[1:3]) + (" and others" if len(news) > 3 else "")
             self._speak(f"{cardinal(len(news)).capitalize()} new messages. The newest is from {first.sender}: "
-                     f"{first.spoken_subject}. Also from {others}.")
+                        f"{first.spoken_subject}. Also from {others}.")
 
     def _wants_streaming(self) -> bool:
         """Stream-decode this utterance? Only when its result is used: partials are shown while

@@ -33,18 +33,16 @@ def keyring_user(name: str, account: MailAccountSettings) -> str:
 
 def store_password(name: str, account: MailAccountSettings, secret: str) -> str:
     """Put the password in the system keyring (``earpiece mail login``); returns the backend's name."""
-    try:
-        import keyring
-        from keyring.errors import KeyringError
+    import keyring
+    from keyring.errors import KeyringError
 
-        backend = keyring.get_keyring()
-        if type(backend).__name__ == "Keyring" and "fail" in type(backend).__module__:
-            raise MailError("no system keyring is available (install and unlock one, e.g. gnome-keyring or kwallet), "
-                            "or use password_env / password_command instead")
+    backend = keyring.get_keyring()
+    if type(backend).__name__ == "Keyring" and "fail" in type(backend).__module__:
+        raise MailError("no system keyring is available (install and unlock one, e.g. gnome-keyring or kwallet), "
+                        "or use password_env / password_command instead")
+    try:
         keyring.set_password(KEYRING_SERVICE, keyring_user(name, account), secret)
-    except MailError:
-        raise
-    except (ImportError, KeyringError, RuntimeError) as exc:
+    except (KeyringError, RuntimeError) as exc:
         raise MailError(f"cannot store the password in the keyring: {exc}") from None
     return type(backend).__name__
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import email
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from email.header import Header, decode_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses, parseaddr
 
 LONG_URL = 30
 """URLs longer than this are read as "a link to host" instead of letter by letter."""
@@ -35,9 +34,13 @@ class Envelope:
     sender_name: str
     sender_address: str
     subject: str
-    date: datetime | None = None
     seen: bool = False
     message_id: str = ""
+    reply_to: str = ""
+    """The Reply-To address, when there is one (a reply goes there rather than to the sender)."""
+
+    references: tuple[str, ...] = ()
+    """The thread's Message-IDs (References), which a reply extends."""
 
     @property
     def sender(self) -> str:
@@ -62,8 +65,6 @@ class MailText:
     envelope: Envelope
     paragraphs: tuple[str, ...]
     attachments: tuple[Attachment, ...] = ()
-    references: tuple[str, ...] = field(default=())
-    reply_to: str = ""
 
     def chunks(self, limit: int) -> list[str]:
         """The body in pieces of about ``limit`` characters, split at paragraph ends."""
@@ -97,9 +98,7 @@ def header_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, Header):  # compat32 wraps raw 8-bit header bytes as charset "unknown-8bit"
-        pieces = [_decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
-                  for chunk, charset in decode_header(value)]
-        return " ".join("".join(pieces).split())
+        return _decoded_words(decode_header(value))
     text = str(value)
     if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw 8-bit bytes smuggled in as surrogates
         text = _decode_bytes(text.encode("ascii", "surrogateescape"), None)
@@ -107,10 +106,13 @@ def header_text(value: object) -> str:
         parts = decode_header(text)
     except Exception:  # a malformed encoded word: read it as it stands
         return " ".join(text.split())
-    out = []
-    for chunk, charset in parts:
-        out.append(_decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
-    return " ".join("".join(out).split())
+    return _decoded_words(parts)
+
+
+def _decoded_words(parts: list[tuple[bytes | str, str | None]]) -> str:
+    """decode_header's pieces joined into one line of text, each in its own charset."""
+    text = "".join(_decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in parts)
+    return " ".join(text.split())
 
 
 def envelope_of(message: Message, uid: str, seen: bool = False) -> Envelope:
@@ -121,12 +123,10 @@ def envelope_of(message: Message, uid: str, seen: bool = False) -> Envelope:
             name, address = pairs[0]
     except Exception:  # an unparsable From: keep what can be said
         name = header_text(message.get("From"))
-    try:
-        date = parsedate_to_datetime(str(message.get("Date"))) if message.get("Date") else None
-    except (TypeError, ValueError, IndexError):
-        date = None
     return Envelope(uid=uid, sender_name=name.strip(' "'), sender_address=address, subject=header_text(message.get("Subject")),
-                    date=date, seen=seen, message_id=str(message.get("Message-ID", "")).strip())
+                    seen=seen, message_id=str(message.get("Message-ID", "")).strip(),
+                    reply_to=parseaddr(header_text(message.get("Reply-To")))[1],
+                    references=tuple(str(message.get("References", "")).split()))
 
 
 def read(message: Message, uid: str, seen: bool = False) -> MailText:
@@ -152,10 +152,7 @@ def read(message: Message, uid: str, seen: bool = False) -> MailText:
         else:
             plain.append(text)
     body = "\n\n".join(plain) if plain else "\n\n".join(html)
-    references = tuple(str(message.get("References", "")).split())
-    reply_to = header_text(message.get("Reply-To"))
-    return MailText(envelope_of(message, uid, seen), tuple(clean_paragraphs(body)), tuple(attachments),
-                    references, reply_to)
+    return MailText(envelope_of(message, uid, seen), tuple(clean_paragraphs(body)), tuple(attachments))
 
 
 def clean_paragraphs(body: str) -> list[str]:

@@ -23,8 +23,8 @@ from imap_tools.errors import ImapToolsError, MailboxLoginError
 
 from assistant.config import MailAccountSettings, Settings
 from assistant.errors import MailError
-from assistant.mail.accounts import password, ssl_context
-from assistant.mail.message import Envelope, MailText, envelope_of, parse, read
+from assistant.mail.accounts import default_account, password, ssl_context
+from assistant.mail.message import Envelope, MailText, envelope_of, read
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +71,30 @@ class MailStore(ABC):
         """Release the connection; the store may be used again (it reconnects)."""
 
 
+HOME_MAILDIR = Path("~/Maildir")
+"""Read when no account is configured: the zero-setup default (fetchmail, mbsync fill it)."""
+
+
 def mail_configured(settings: Settings) -> bool:
     """Is there an inbox to watch (a configured account, or ~/Maildir)?"""
-    return bool(settings.mail.accounts) or Path("~/Maildir").expanduser().is_dir()
+    return bool(settings.mail.accounts) or HOME_MAILDIR.expanduser().is_dir()
 
 
-def open_store(settings: Settings, timeout: float = 15) -> MailStore:
-    """The default account's store: the first configured account, else ~/Maildir if it exists."""
-    accounts = list(settings.mail.accounts.items())
-    if not accounts:
-        home_maildir = Path("~/Maildir").expanduser()
-        if home_maildir.is_dir():
-            return MaildirStore("local", home_maildir)
+def open_store(settings: Settings, name: str | None = None, timeout: float = 15) -> MailStore:
+    """The store of account ``name``; by default the first configured account, else ~/Maildir if it exists."""
+    if name is not None:
+        if name not in settings.mail.accounts:
+            raise MailError(f'no mail account "{name}" (accounts: {", ".join(settings.mail.accounts) or "none"})',
+                            "I don't know that mail account.")
+        chosen: tuple[str, MailAccountSettings] | None = (name, settings.mail.accounts[name])
+    else:
+        chosen = default_account(settings)
+    if chosen is None:
+        if HOME_MAILDIR.expanduser().is_dir():
+            return MaildirStore("local", HOME_MAILDIR.expanduser())
         raise MailError("no mail account is set up: add a [mail.accounts.NAME] table to the config, or create ~/Maildir",
                         "No mail account is set up yet.")
-    name, account = accounts[0]
+    name, account = chosen
     if account.maildir:
         return MaildirStore(name, Path(account.maildir).expanduser())
     if not account.imap_host:
@@ -253,7 +262,8 @@ class ImapStore(MailStore):
 IDLE_ROUND = 120.0
 """Seconds per IDLE command; well under the 29 minutes RFC 2177 allows, so a lost notification costs at most this."""
 
-CHANGES = (b"EXISTS", b"EXPUNGE", b"FETCH")
+CHANGES = ("EXISTS", "EXPUNGE", "FETCH")
+"""Untagged responses that mean the inbox changed (keepalives and RECENT alone do not)."""
 
 
 def _idle_round(box: BaseMailBox, timeout: float) -> bool:
@@ -265,7 +275,7 @@ def _idle_round(box: BaseMailBox, timeout: float) -> bool:
     every line read, including those read while leaving IDLE, is checked.
     """
     client = box.client
-    for kind in ("EXISTS", "EXPUNGE", "FETCH", "RECENT"):
+    for kind in (*CHANGES, "RECENT"):
         client.untagged_responses.pop(kind, None)
     box.idle.start()
     lines: list[bytes] = []
@@ -275,8 +285,8 @@ def _idle_round(box: BaseMailBox, timeout: float) -> bool:
     finally:
         _, tail = box.idle.stop()
     seen = [line for line in (*lines, *tail) if isinstance(line, bytes)]
-    return any(change in line for line in seen for change in CHANGES) or any(
-        kind in client.untagged_responses for kind in ("EXISTS", "EXPUNGE", "FETCH"))
+    return any(change.encode() in line for line in seen for change in CHANGES) or any(
+        kind in client.untagged_responses for kind in CHANGES)
 
 
 def _has_buffered_input(client: imaplib.IMAP4) -> bool:
@@ -319,20 +329,12 @@ class MaildirStore(MailStore):
         return [envelope for _, envelope in sorted(found, key=lambda pair: pair[0], reverse=True)]
 
     def fetch(self, uid: str) -> MailText:
-        box = self._box()
-        try:
-            raw = box.get_bytes(uid)
-            flags = box.get_message(uid).get_flags()
-        except (KeyError, OSError):
-            raise MailError(f"message {uid} is no longer in {self.path}", "That message is gone; it was moved or deleted.") from None
-        return read(parse(raw), uid, seen="S" in flags)
+        message = self._message(self._box(), uid)
+        return read(message, uid, seen="S" in message.get_flags())
 
     def mark_seen(self, uid: str) -> None:
         box = self._box()
-        try:
-            message = box.get_message(uid)
-        except KeyError:
-            raise MailError(f"message {uid} is no longer in {self.path}", "That message is gone.") from None
+        message = self._message(box, uid)
         message.set_subdir("cur")
         message.add_flag("S")
         box[uid] = message
@@ -345,22 +347,22 @@ class MaildirStore(MailStore):
 
     def _move(self, uid: str, folder: str) -> str:
         box = self._box()
-        try:
-            message = box.get_message(uid)
-        except KeyError:
-            raise MailError(f"message {uid} is no longer in {self.path}", "That message is gone.") from None
-        target = box.get_folder(folder) if folder in box.list_folders() else box.add_folder(folder)
-        target.add(message)  # copy first: a crash in between leaves a duplicate, never a loss
+        message = self._message(box, uid)
+        _folder(box, folder).add(message)  # copy first: a crash in between leaves a duplicate, never a loss
         box.discard(uid)
         return folder
 
     def save_sent(self, raw: bytes) -> None:
-        box = self._box()
-        target = box.get_folder("Sent") if "Sent" in box.list_folders() else box.add_folder("Sent")
         message = mailbox.MaildirMessage(raw)
         message.set_subdir("cur")
         message.add_flag("S")
-        target.add(message)
+        _folder(self._box(), "Sent").add(message)
+
+    def _message(self, box: mailbox.Maildir, uid: str) -> mailbox.MaildirMessage:
+        try:
+            return box.get_message(uid)
+        except (KeyError, OSError):
+            raise MailError(f"message {uid} is no longer in {self.path}", "That message is gone; it was moved or deleted.") from None
 
     def wait_for_change(self, timeout: float) -> None:
         """Poll new/ once a second: cheap, and a Maildir has no push."""
@@ -373,8 +375,13 @@ class MaildirStore(MailStore):
                 return
 
 
-def _mtime(path: Path) -> float:
+def _folder(box: mailbox.Maildir, name: str) -> mailbox.Maildir:
+    """A Maildir++ subfolder, created on first use."""
+    return box.get_folder(name) if name in box.list_folders() else box.add_folder(name)
+
+
+def _mtime(path: Path) -> int:
     try:
         return os.stat(path).st_mtime_ns
     except OSError:
-        return 0.0
+        return 0

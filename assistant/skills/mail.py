@@ -9,7 +9,6 @@ nothing is marked, moved or deleted unless the server confirmed it.
 from __future__ import annotations
 
 import logging
-from email.utils import parseaddr
 from typing import Any, Callable
 
 from assistant.config import Settings
@@ -25,6 +24,10 @@ log = logging.getLogger(__name__)
 
 MAIL_INTENTS = frozenset({"CheckMail", "ReadMail", "NextMail", "PreviousMail", "MailSender", "MarkRead",
                           "ArchiveMail", "DeleteMail", "ReplyMail"})
+
+
+NO_MAIL = "You have no new email."
+WHICH_MESSAGE = "Which message? Say read my email first."
 
 
 def spoken_address(address: str) -> str:
@@ -50,12 +53,20 @@ class MailSkill(Skill):
     # --- plumbing ----------------------------------------------------------------------------
 
     def handle(self, intent: IntentMatch, context: SkillContext) -> Reply:
-        action = {
-            "CheckMail": self._check, "ReadMail": self._read_request, "NextMail": lambda i: self._step(+1),
-            "PreviousMail": lambda i: self._step(-1), "MailSender": self._sender, "MarkRead": self._mark_read,
-            "ArchiveMail": self._archive, "DeleteMail": self._delete, "ReplyMail": self._reply,
-        }[intent.name]
-        return self._safely(lambda: action(intent))
+        finding: dict[str, Callable[[], Reply]] = {
+            "CheckMail": self._check, "ReadMail": lambda: self._read_request(intent.slots.get("index")),
+            "NextMail": lambda: self._step(+1), "PreviousMail": lambda: self._step(-1),
+        }
+        if intent.name in finding:
+            return self._safely(finding[intent.name])
+        acting: dict[str, Callable[[Envelope], Reply]] = {
+            "MailSender": self._sender, "MarkRead": self._mark_read, "ArchiveMail": self._archive,
+            "DeleteMail": self._delete, "ReplyMail": self._reply,
+        }
+        envelope = self._current()
+        if envelope is None:
+            return Reply(WHICH_MESSAGE)
+        return self._safely(lambda: acting[intent.name](envelope))
 
     @staticmethod
     def _safely(action: Callable[[], Reply]) -> Reply:
@@ -92,13 +103,19 @@ class MailSkill(Skill):
         self._cursor = 0 if self._listing else -1
         self._listed = 0
 
+    def _have_listing(self) -> bool:
+        """List now if nothing is listed yet; False when there is no new mail at all."""
+        if not self._listing:
+            self._refresh()
+        return bool(self._listing)
+
     # --- listing -----------------------------------------------------------------------------
 
-    def _check(self, intent: IntentMatch) -> Reply:
+    def _check(self) -> Reply:
         self._refresh()
         count = len(self._listing)
         if not count:
-            return Reply("You have no new email.", events=(_mail_event("list", "", count=0),))
+            return Reply(NO_MAIL, events=(_mail_event("list", "", count=0),))
         head = "You have one new message." if count == 1 else f"You have {cardinal(count)} new messages."
         return self._list_batch(head, (_mail_event("list", "", count=count),))
 
@@ -119,12 +136,9 @@ class MailSkill(Skill):
 
     # --- reading -----------------------------------------------------------------------------
 
-    def _read_request(self, intent: IntentMatch) -> Reply:
-        index = intent.slots.get("index")
-        if not self._listing:
-            self._refresh()
-            if not self._listing:
-                return Reply("You have no new email.")
+    def _read_request(self, index: object) -> Reply:
+        if not self._have_listing():
+            return Reply(NO_MAIL)
         if index is not None:
             number = int(index)
             if not 1 <= number <= len(self._listing):
@@ -134,11 +148,11 @@ class MailSkill(Skill):
         return self._read_current()
 
     def _step(self, delta: int) -> Reply:
-        if not self._listing:
-            self._refresh()
-            if not self._listing:
-                return Reply("You have no new email.")
-            delta = 0 if delta > 0 else delta  # "next" with nothing open starts at the newest
+        fresh = not self._listing
+        if not self._have_listing():
+            return Reply(NO_MAIL)
+        if fresh:
+            delta = min(delta, 0)  # "next" with nothing open starts at the newest
         target = self._cursor + delta
         if target >= len(self._listing):
             return Reply("That was the last new message.")
@@ -150,7 +164,7 @@ class MailSkill(Skill):
     def _read_current(self) -> Reply:
         envelope = self._current()
         if envelope is None:
-            return Reply("Which message? Say read my email first.")
+            return Reply(WHICH_MESSAGE)
         text = self.store.fetch(envelope.uid)
         chunks = text.chunks(self._settings.read_chars)
         number = f"Message {cardinal(self._cursor + 1)}, from" if len(self._listing) > 1 else "From"
@@ -176,36 +190,24 @@ class MailSkill(Skill):
             parts.append(text.attachment_note())
         return Reply(" ".join(parts), events=events)
 
-    def _sender(self, intent: IntentMatch) -> Reply:
-        envelope = self._current()
-        if envelope is None:
-            return Reply("Which message? Say read my email first.")
+    def _sender(self, envelope: Envelope) -> Reply:
         if envelope.sender_name and envelope.sender_address:
             return Reply(f"It's from {envelope.sender_name}, {spoken_address(envelope.sender_address)}.")
         return Reply(f"It's from {spoken_address(envelope.sender_address) or envelope.sender}.")
 
     # --- acting on it -------------------------------------------------------------------------
 
-    def _mark_read(self, intent: IntentMatch) -> Reply:
-        envelope = self._current()
-        if envelope is None:
-            return Reply("Which message? Say read my email first.")
+    def _mark_read(self, envelope: Envelope) -> Reply:
         self.store.mark_seen(envelope.uid)
         return Reply("Marked as read.", events=(_mail_event("mark_read", envelope.uid),))
 
-    def _archive(self, intent: IntentMatch) -> Reply:
-        envelope = self._current()
-        if envelope is None:
-            return Reply("Which message? Say read my email first.")
+    def _archive(self, envelope: Envelope) -> Reply:
         folder = self.store.archive(envelope.uid)
         self._forget(envelope)
         return Reply(f"Archived the message from {envelope.sender}.",
                      events=(_mail_event("archive", envelope.uid, folder=folder),))
 
-    def _delete(self, intent: IntentMatch) -> Reply:
-        envelope = self._current()
-        if envelope is None:
-            return Reply("Which message? Say read my email first.")
+    def _delete(self, envelope: Envelope) -> Reply:
 
         def delete() -> Reply:
             folder = self.store.delete(envelope.uid)
@@ -223,16 +225,12 @@ class MailSkill(Skill):
             self._listed = max(0, self._listed - (1 if index < self._listed else 0))
             self._cursor = min(index, len(self._listing) - 1)
 
-    def _reply(self, intent: IntentMatch) -> Reply:
-        envelope = self._current()
-        if envelope is None:
-            return Reply("Which message? Say read my email first.")
-        text = self.store.fetch(envelope.uid)
-        address = parseaddr(text.reply_to)[1] if text.reply_to else envelope.sender_address
+    def _reply(self, envelope: Envelope) -> Reply:
+        address = envelope.reply_to or envelope.sender_address
         if not address:
             return Reply("I can't tell where a reply should go.")
         context = ReplyContext(recipient=envelope.sender_name or address.split("@")[0], email=address,
                                subject=envelope.subject, message_id=envelope.message_id,
-                               references=text.references, uid=envelope.uid)
+                               references=envelope.references, uid=envelope.uid)
         return Reply(f"Replying to {context.recipient}. Go ahead; say that's all when you're done.",
                      reply_to=context, events=(_mail_event("reply", envelope.uid),))
