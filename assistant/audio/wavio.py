@@ -26,16 +26,9 @@ def read_wav(path: str | Path) -> np.ndarray:
     """Read an audio file (any WAV flavour libsndfile knows: PCM, float, extensible; also FLAC/OGG)
     as 16 kHz mono float32."""
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not a WAV file")
-    try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"{path}: not a readable PCM WAV file ({exc}); convert it with: sox '{path}' -b 16 out.wav") from None
-    except OSError as exc:
-        raise AudioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with _opened(path) as audio:
+        rate = audio.samplerate
+        data = np.concatenate(list(_blocks(audio, path, 60.0)) or [np.zeros((0, 1), np.float32)])
     if data.size == 0:
         raise AudioError(f"{path}: the WAV file holds no audio")
     return resample(to_mono_float(data), rate, SAMPLE_RATE)
@@ -74,28 +67,28 @@ class WavSource:
         pending = np.zeros(0, np.int16)
         with _opened(self.path) as audio:
             resampler = StreamResampler(audio.samplerate)
-            blocks = audio.blocks(blocksize=max(1, int(audio.samplerate * self.BLOCK_SECONDS)), dtype="float32",
-                                  always_2d=True)
-            while True:
-                try:
-                    block = next(blocks, None)
-                except (soundfile.LibsndfileError, RuntimeError) as exc:
-                    raise AudioError(f"{self.path}: unreadable part of the file ({exc})") from None
-                converted = resampler(block) if block is not None else resampler.flush()
-                pending = np.concatenate([pending, float_to_int16(converted)])
-                if block is None:
-                    break
+            for block in _blocks(audio, self.path, self.BLOCK_SECONDS):
+                pending = np.concatenate([pending, float_to_int16(resampler(block))])
                 usable = len(pending) - len(pending) % FRAME_SAMPLES
                 for start in range(0, usable, FRAME_SAMPLES):
                     yield pending[start : start + FRAME_SAMPLES]
                 pending = pending[usable:]
-        rest = np.concatenate([pending, np.zeros(self._tail, np.int16)])
+            rest = np.concatenate([pending, float_to_int16(resampler.flush()), np.zeros(self._tail, np.int16)])
         rest = np.concatenate([rest, np.zeros(-len(rest) % FRAME_SAMPLES, np.int16)])
         for start in range(0, len(rest), FRAME_SAMPLES):
             yield rest[start : start + FRAME_SAMPLES]
 
     def close(self) -> None:
         """Nothing to release (the file is open only while frames are read)."""
+
+
+def _blocks(audio: soundfile.SoundFile, path: Path, seconds: float) -> Iterator[np.ndarray]:
+    """The file's samples as float32 (frames x channels), ``seconds`` at a time; a file that
+    breaks off partway is an AudioError naming it."""
+    try:
+        yield from audio.blocks(blocksize=max(1, int(audio.samplerate * seconds)), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(f"{path}: unreadable part of the file ({exc})") from None
 
 
 def _opened(path: Path) -> soundfile.SoundFile:

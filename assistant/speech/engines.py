@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from assistant.audio import FRAME_SAMPLES
+
 
 @dataclass(frozen=True)
 class Word:
@@ -58,8 +60,8 @@ class StreamingRecognizer(ABC):
 
     def read(self, audio: np.ndarray) -> Transcript:
         """A whole, already recorded utterance at once (a second reading), then ``finish``."""
-        for start in range(0, len(audio), 320):
-            self.accept(audio[start : start + 320])
+        for start in range(0, len(audio), FRAME_SAMPLES):
+            self.accept(audio[start : start + FRAME_SAMPLES])
         return self.finish()
 
 
