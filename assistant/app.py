@@ -57,7 +57,7 @@ def open_live_ends(settings: Settings) -> LiveEnds:
     speaker = find_device(settings.audio.output_device, "output")
     source = MicSource(mic)
     try:
-        sink = SpeakerSink(speaker)
+        sink = SpeakerSink(speaker, source.backlog)
     except Exception:
         source.close()
         raise

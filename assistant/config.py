@@ -7,6 +7,7 @@ reported at once, each as ``FILE:LINE: key: what is wrong``, so a user fixes the
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import ipaddress
 import os
@@ -42,6 +43,18 @@ class WakeSettings:
     follow_up: float = 5.0
     """Seconds after a reply in which a further command needs no wake word (0 = off)."""
 
+    sensitivity: float = 0.5
+    """How readily the streaming spotter hears a wake phrase, 0 (strict) to 1 (lenient).
+    Higher misses fewer calls and wakes the dictation engine more often to double-check."""
+
+    sensitivities: Mapping[str, float] = field(default_factory=dict)
+    """Per-phrase sensitivity, e.g. { "hey computer" = 0.7 }; phrases not named use ``sensitivity``."""
+
+    def sensitivity_of(self, phrase: str) -> float:
+        from assistant.speech.engines import sensitivity_for
+
+        return sensitivity_for(phrase, self.sensitivities, self.sensitivity)
+
 
 @dataclass(frozen=True)
 class AudioSettings:
@@ -62,6 +75,10 @@ class AudioSettings:
 
     earcons: bool = True
     """Short tones after a bare wake word and when listening times out."""
+
+    barge_in: bool = True
+    """Listen while speaking: talking over a reply stops it ("stop", the name, or a new command).
+    Off, the mic is muted while the assistant speaks."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +216,7 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("audio", "max_utterance"): (2.0, 300.0),
     ("wake", "listen_timeout"): (1.0, 60.0),
     ("wake", "follow_up"): (0.0, 60.0),
+    ("wake", "sensitivity"): (0.0, 1.0),
     ("voice", "rate"): (60, 500),
     ("voice", "volume"): (0.0, 1.0),
     ("mail.accounts", "imap_port"): (1, 65535),
@@ -386,6 +404,12 @@ def _convert(item: Any, expected: Any) -> tuple[Any, str | None]:
         if not isinstance(item, list) or not all(isinstance(x, str) and x.strip() for x in item):
             return None, f'must be a list of non-empty texts, e.g. ["samantha"], got {_kind(item)}'
         return tuple(x.strip() for x in item), None
+    if origin in (collections.abc.Mapping, dict):
+        ok = isinstance(item, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in item.values())
+        if not ok:
+            return None, f'must be a table of phrases and numbers from 0 to 1, e.g. {{ "hey computer" = 0.7 }}, got {_kind(item)}'
+        return {str(k).strip().casefold(): float(v) for k, v in item.items()}, None
     raise TypeError(f"no converter for field type {expected!r}")
 
 

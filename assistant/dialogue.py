@@ -79,6 +79,15 @@ class Dialogue:
         """After the current reply, skip the follow-up window: only the wake word counts."""
         self._asleep = True
 
+    def barge_in(self, t: float) -> None:
+        """The user talked over the reply: it stops, and what they say needs no wake word."""
+        self._speaking_until = min(self._speaking_until, t)
+        self._asleep = False
+        if self._dictating:
+            self._go(State.DICTATING, 0.0)
+        else:
+            self._go(State.FOLLOW_UP, t + max(self._settings.follow_up, self._settings.listen_timeout))
+
     def interrupt(self, t: float) -> None:
         self._speaking_until = min(self._speaking_until, t)
         self._after_reply(t)

@@ -18,6 +18,7 @@ import numpy as np
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
 from assistant.audio.earcons import earcon
+from assistant.audio.echo import EchoGate
 from assistant.audio.vad import FRAME_SECONDS, UtteranceSegmenter
 from assistant.config import Settings
 from assistant.dialogue import Dialogue, State
@@ -33,7 +34,8 @@ from assistant.skills.clock import ClockSkill
 from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
 from assistant.skills.timers import TimerSkill, announcement
-from assistant.speech.engines import DictationEngine, StreamingEngine, StreamingRecognizer, Transcript, words_of
+from assistant.speech.engines import (DictationEngine, StreamingEngine, StreamingRecognizer, Transcript, WakeSpotter,
+                                      words_of)
 from assistant.speech.voice import Voice
 from assistant.speech.wake import WakeMatcher
 from assistant.letters.addressbook import AddressBook
@@ -53,7 +55,7 @@ class Source(Protocol):
 
 class Sink(Protocol):
     def play(self, pcm: np.ndarray, at: float) -> float: ...
-    def stop(self) -> None: ...
+    def stop(self, at: float | None = None) -> None: ...
     def close(self, length: float = 0.0) -> None: ...
 
 
@@ -89,6 +91,10 @@ WAKE_SEEN_BY = 1.5
 """Seconds of speech after which a wake phrase at its start would have been heard (a pause-time read)."""
 
 WAKE_WINDOW_FRAMES = round(WAKE_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
+
+SPOT_CHECKS = 2
+"""Spotter hits per utterance that the dictation engine double-checks; after that many wrong
+ones the utterance is taken as not meant for the assistant."""
 
 DICTATION_EARLY_PAUSE = 0.2
 """While dictating, a pause this long after a sentence Whisper reads as finished ends the utterance."""
@@ -139,6 +145,12 @@ class Pipeline:
         self._dictation_early_frames = round(DICTATION_EARLY_PAUSE / FRAME_SECONDS)
         self._not_for_us = False
         self._mail_news: list[Envelope] = []
+        self._spotter = self._build_spotter()
+        self._woke_early = False
+        self._spot_checks = 0
+        self._echo = EchoGate()
+        self._playing: tuple[np.ndarray, float] | None = None
+        self._cut_reply: np.ndarray | None = None
 
     def _recover_letter(self) -> str:
         """A letter that was being written when the last run died: ask whether to go on."""
@@ -163,6 +175,21 @@ class Pipeline:
         except Exception as exc:  # a grammar is an optimisation: without it, dictation still works
             log.warning("no command grammar for %s: %s", engine.name, exc)
             return None
+
+    def _build_spotter(self) -> WakeSpotter | None:
+        """The cheap streaming spotter that decides which idle utterances Whisper reads at all."""
+        if self.engines.dictation is None:
+            return None  # the streamed transcript is read for the name anyway
+        phrases = {p: self.settings.wake.sensitivity_of(p) for p in self.session.wake_words}
+        try:
+            spotter = self.engines.streaming.spotter(phrases)
+        except EarpieceError as exc:
+            log.warning("no wake spotter: %s", exc)
+            spotter = None
+        if spotter is None:
+            log.info("%s cannot spot %s: the dictation engine reads the start of every idle utterance",
+                     self.engines.streaming.name, ", ".join(phrases))
+        return spotter
 
     @property
     def t(self) -> float:
@@ -214,16 +241,25 @@ class Pipeline:
 
     def process(self, frame: np.ndarray) -> None:
         """One 20 ms frame through VAD, recognition and the dialogue timers."""
-        if self.dialogue.mic_gated:
+        frame = self._echo.gate(frame, self.t)
+        if self.dialogue.mic_gated and not self.settings.audio.barge_in:
             self._segmenter.reset()
             self._recognizer = None
         else:
             update = self._segmenter.push(frame)
+            if update.started and self.dialogue.state is State.SPEAKING:
+                self._barge_in()
             if update.started:
                 self._early = None
                 self._not_for_us = False
+                self._woke_early = False
+                self._spot_checks = 0
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer() if self._wants_streaming() else None
+                if self._spotter is not None:
+                    self._spotter.reset()
+            if self._spotting():
+                self._spot(update.frames)
             if self._recognizer is not None and not self._not_for_us:
                 for piece in update.frames:
                     self._feed(piece)
@@ -234,6 +270,8 @@ class Pipeline:
                     and self._complete_so_far()):
                 self._segmenter.force_end()
                 update.ended = True
+            if update.ended and self._gated():
+                self._not_for_us = True  # idle speech in which the spotter heard no wake phrase
             if update.ended and self._not_for_us:
                 self.bus.emit("speech_end", self.t)
                 self._recognizer = None  # speech that did not start with the wake word: nothing more to do
@@ -363,13 +401,74 @@ class Pipeline:
         prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
         return self.engines.dictation.transcribe(audio, prompt=prompt)
 
+    def _spotting(self) -> bool:
+        """Is the spotter deciding about this utterance? Only idle speech outside dictation,
+        before a wake phrase was confirmed, and only its first WAKE_WINDOW seconds."""
+        return (self._spotter is not None and self.dialogue.needs_wake_word and self.letter is None
+                and not self._woke_early and not self._not_for_us)
+
+    def _spot(self, frames: list[np.ndarray]) -> None:
+        assert self._spotter is not None
+        for frame in frames:
+            try:
+                phrase = self._spotter.accept(frame)
+            except Exception as exc:  # without its spotter the assistant would go deaf: read every utterance
+                log.exception("the wake spotter failed")
+                self.bus.emit("error", self.t, message=f"the wake spotter failed ({exc}); reading every utterance instead")
+                self._spotter = None
+                return
+            if phrase is not None and self._confirm_wake(phrase):
+                return
+        if len(self._segmenter.audio) >= WAKE_WINDOW_FRAMES and self._gated():
+            self._not_for_us = True  # the name would have come by now
+
+    def _gated(self) -> bool:
+        """Does the spotter alone decide that an idle utterance is not for us? Once it is warm:
+        before that, the dictation engine also reads the start of each utterance, as without one."""
+        return self._spotting() and self._spotter is not None and self._spotter.warm
+
+    def _confirm_wake(self, phrase: str) -> bool:
+        """The spotter heard ``phrase``: the dictation engine reads the utterance so far, and the
+        name must open it (not "I told Samantha"). Then the assistant wakes at once, mid-utterance."""
+        self._spot_checks += 1
+        audio = self._segmenter.utterance()
+        try:
+            transcript = self._transcribe(audio)
+        except Exception:  # the utterance's end will be read again and report it
+            return False
+        self._early = (len(audio), transcript)
+        hit = self.wake.match(transcript.text)
+        if hit is None:
+            log.info("spotted %r, but the start was %r: not for me", phrase, transcript.text)
+            if self._spot_checks >= SPOT_CHECKS:
+                self._not_for_us = True
+            return False
+        self._woke_early = True
+        self.bus.emit("wake", self.t, word=hit.phrase)
+        self.dialogue.woke(self.t)
+        self.session.asleep = False
+        return True
+
+    def _after_name(self, text: str) -> str:
+        """The command in a transcript whose start the spotter and a first reading already took
+        for the name, even if this reading spells it otherwise ("Samanta, what time is it?")."""
+        hit = self.wake.match(text)
+        if hit is not None:
+            return hit.command
+        words = text.split()
+        for phrase in self.wake.phrases:
+            count = len(phrase.split())
+            if len(words) > count and self.engines.streaming.sounds_alike(" ".join(words[:count]), phrase) >= 0.5:
+                return " ".join(words[count:])
+        return text.strip()
+
     def _wake_window_passed(self) -> bool:
         """While idle, only the start of an utterance can hold the wake word: once WAKE_WINDOW
         seconds of it are in, read just that much, and if the name is not there, stop listening
         to the rest. Long speech not meant for the assistant then costs one short read."""
         if not self.dialogue.needs_wake_word or self.letter is not None or self.engines.dictation is None:
             return False
-        if len(self._segmenter.audio) != WAKE_WINDOW_FRAMES:
+        if self._gated() or len(self._segmenter.audio) != WAKE_WINDOW_FRAMES:
             return False
         try:
             heard = self._transcribe(self._segmenter.utterance())
@@ -391,6 +490,8 @@ class Pipeline:
         audio = self._segmenter.utterance()
         if self.letter is None and len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE:
             return False  # commands are short; a long utterance ends the ordinary way
+        if self._gated():
+            return False  # no wake phrase spotted yet: nothing to read
         try:
             transcript = self._transcribe(audio)
         except Exception:  # the final read will report it
@@ -409,25 +510,53 @@ class Pipeline:
             return hit is not None
         return self.router.route(command).name != UNKNOWN or self.router.nearest(command).name != UNKNOWN
 
+    def _barge_in(self) -> None:
+        """Someone talks over the reply: it stops at once, and what they say is heard out."""
+        assert self._sink is not None
+        if self.t >= self.dialogue.speaking_until:  # the reply had just ended (the self-hearing guard)
+            self.bus.emit("speak_end", self.t, interrupted=False)
+            self.dialogue.interrupt(self.t)
+            return
+        self._sink.stop(self.t)
+        self._echo.stopped(self.t)
+        self.bus.emit("speak_end", self.t, interrupted=True)
+        if self._playing is not None:
+            pcm, start = self._playing
+            done = int((self.t - start) * SAMPLE_RATE)
+            self._cut_reply = pcm[done:] if 0 <= done < len(pcm) else None
+        self.dialogue.barge_in(self.t)
+
     def _handle_text(self, text: str) -> None:
+        cut, self._cut_reply = self._cut_reply, None
         if self.letter is not None:
+            if cut is not None and self.router.route(self.wake.strip(text)).name == "Stop":
+                return  # "stop" over a read-back silences it; it is not a sentence for the letter
             self._dictate(self.wake.strip(text))
             return
         hit = self.wake.match(text)
-        if hit is None and self.dialogue.needs_wake_word:
-            return
-        if hit is not None:
-            self.bus.emit("wake", self.t, word=hit.phrase)
-            self.dialogue.woke(self.t)
-            self.session.asleep = False
-        command = hit.command if hit is not None else text.strip()
+        if self._woke_early:
+            command = self._after_name(text)
+        else:
+            if hit is None and self.dialogue.needs_wake_word:
+                return
+            if hit is not None:
+                self.bus.emit("wake", self.t, word=hit.phrase)
+                self.dialogue.woke(self.t)
+                self.session.asleep = False
+            command = hit.command if hit is not None else text.strip()
         if not any(ch.isalnum() for ch in command):
+            if cut is not None and hit is None:
+                self._play(cut, resumed=True)  # a cough or a sigh over the reply: go on with it
+                return
             self._earcon("wake")  # a bare wake word: say "I'm listening" and wait for the command
             return
         self.dialogue.thinking()
         intent = self._understand(command)
         self.bus.emit("transcript", self.t, text=command)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
+        if cut is not None and intent.name == UNKNOWN:
+            self._play(cut, resumed=True)  # talk not meant for the assistant: finish the reply
+            return
         if intent.name == "StartLetter":
             self._start_letter(intent)
             return
@@ -550,7 +679,8 @@ class Pipeline:
             self._start_reply(reply.reply_to, reply.text)
             return
         if reply.stop_speaking and self._sink is not None:
-            self._sink.stop()
+            self._sink.stop(self.t)
+            self._echo.stopped(self.t)
         if reply.text:
             self._speak(reply.text)
         else:
@@ -561,6 +691,7 @@ class Pipeline:
         if self.session.wake_words != self.wake.phrases:
             self.wake = WakeMatcher(self.session.wake_words)
             self._grammar = self._build_grammar() if self._grammar is not None else None
+            self._spotter = self._build_spotter()
         self.voice.volume = self.session.volume
         if self.session.asleep:
             self.dialogue.sleep()
@@ -583,14 +714,21 @@ class Pipeline:
             self.bus.emit("error", self.t, message=str(exc))
             self.dialogue.done(self.t)
             return
+        self._play(pcm)
+
+    def _play(self, pcm: np.ndarray, **fields: object) -> None:
+        """Start ``pcm`` on the sink; the echo gate and the dialogue learn when it plays."""
         assert self._sink is not None
-        start = self._sink.play(pcm, self.t)
-        self.bus.emit("speak_start", max(self.t, start))
-        self.dialogue.speaking(until=max(self.t, start) + len(pcm) / SAMPLE_RATE)
+        start = max(self.t, self._sink.play(pcm, self.t))
+        self._echo.played(pcm, start)
+        self._playing = (pcm, start)
+        self.bus.emit("speak_start", start, **fields)
+        self.dialogue.speaking(until=start + len(pcm) / SAMPLE_RATE)
 
     def _earcon(self, kind: str) -> None:
         if self.settings.audio.earcons and self._sink is not None:
-            self._sink.play(earcon(kind, self.session.volume), self.t)
+            tone = earcon(kind, self.session.volume)
+            self._echo.played(tone, max(self.t, self._sink.play(tone, self.t)))
 
     def _drain_speech(self) -> None:
         """At the end of a file, let the last reply finish on the audio clock."""

@@ -59,6 +59,11 @@ class MicSource:
 
         return callback
 
+    def backlog(self) -> float:
+        """Seconds captured but not yet handed on: how far the pipeline's audio clock is behind
+        the mic (it falls behind while Whisper reads, and catches up after)."""
+        return self._queue.qsize() * CAPTURE_BLOCK + len(self._pending) / SAMPLE_RATE
+
     def frames(self) -> Iterator[np.ndarray]:
         while True:
             chunk = self._queue.get()

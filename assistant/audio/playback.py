@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from typing import Callable
 
 import numpy as np
 
@@ -21,8 +22,9 @@ PAD_SECONDS = 0.15
 class SpeakerSink:
     """Plays int16 16 kHz replies on an output device; ``stop()`` cuts the current one."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Device, backlog: Callable[[], float] = lambda: 0.0) -> None:
         self.device = device
+        self._backlog = backlog
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
         self._stop = threading.Event()
         sd = sounddevice()
@@ -36,12 +38,24 @@ class SpeakerSink:
         self._worker.start()
 
     def play(self, pcm: np.ndarray, at: float) -> float:
+        """Queue ``pcm``; returns the audio time (of the capture clock) at which it will be heard:
+        ``at`` plus the capture backlog and the output latency, so the echo gate and barge-in
+        look for it where the mic will really carry it."""
         self._stop.clear()
         self._queue.put(np.concatenate([pcm, np.zeros(int(PAD_SECONDS * SAMPLE_RATE), np.int16)]))
-        return at
+        return at + self._backlog() + float(self._stream.latency or 0.0)
 
-    def stop(self) -> None:
+    def stop(self, at: float | None = None) -> None:
+        """Cut the reply now, and drop any queued behind it (``at`` is for file sinks)."""
         self._stop.set()
+        while True:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if pending is None:  # closing: keep the worker's end marker
+                self._queue.put(None)
+                return
 
     def _run(self) -> None:
         block = SAMPLE_RATE // 50

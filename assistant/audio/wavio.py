@@ -120,8 +120,13 @@ class WavSink:
         self._end = start + len(pcm)
         return start / SAMPLE_RATE
 
-    def stop(self) -> None:
-        """Playback to a file is instant; nothing to interrupt."""
+    def stop(self, at: float | None = None) -> None:
+        """Cut what is placed after audio time ``at`` (barge-in): the file holds what a listener heard."""
+        if at is None:
+            return
+        cut = int(at * SAMPLE_RATE)
+        self._pieces = [(start, pcm[: max(0, cut - start)]) for start, pcm in self._pieces if start < cut]
+        self._end = max((start + len(pcm) for start, pcm in self._pieces), default=0)
 
     def close(self, length: float = 0.0) -> None:
         if self.path is None:

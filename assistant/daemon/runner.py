@@ -303,7 +303,7 @@ class _NullSink:
     def play(self, pcm: np.ndarray, at: float) -> float:
         return at
 
-    def stop(self) -> None:
+    def stop(self, at: float | None = None) -> None:
         pass
 
     def close(self, length: float = 0.0) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -65,6 +65,30 @@ class StreamingRecognizer(ABC):
         return self.finish()
 
 
+class WakeSpotter(ABC):
+    """Listens for wake phrases in a stream of frames, cheaply: it runs on every idle utterance,
+    so the expensive dictation engine only reads the ones that may start with a name."""
+
+    @abstractmethod
+    def accept(self, frame: np.ndarray) -> str | None:
+        """Feed int16 samples; return the wake phrase spotted in them, if any."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget what was heard: a new utterance starts."""
+
+    @property
+    def warm(self) -> bool:
+        """Whether a miss can be trusted yet (an engine that adapts to the mic may need some speech first)."""
+        return True
+
+
+def sensitivity_for(phrase: str, sensitivities: "Mapping[str, float]", default: float) -> float:
+    """A phrase's own sensitivity if it has one, else the default (0 strict .. 1 lenient)."""
+    own = {" ".join(words_of(k)): v for k, v in sensitivities.items()}
+    return own.get(" ".join(words_of(phrase)), default)
+
+
 class StreamingEngine(ABC):
     name: str
 
@@ -75,6 +99,11 @@ class StreamingEngine(ABC):
     @abstractmethod
     def recognizer(self, grammar: Sequence[str] | None = None) -> StreamingRecognizer:
         """A recognizer for open speech, or restricted to ``grammar`` phrases (short commands)."""
+
+    def spotter(self, phrases: "Mapping[str, float]") -> WakeSpotter | None:
+        """A streaming spotter for ``phrases`` (phrase → sensitivity 0..1), or None when this
+        engine cannot spot them all (then the dictation engine reads each idle utterance)."""
+        return None
 
     def knows(self, word: str) -> bool:
         """Whether the engine can recognize ``word`` at all (its dictionary or vocabulary)."""

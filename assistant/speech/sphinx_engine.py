@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Sequence
+import tempfile
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from assistant.intents.grammar import Grammar
-from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, Word, words_of
+from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, WakeSpotter, Word, words_of
 from assistant.errors import ModelError, SpeechError
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,51 @@ class SphinxRecognizer(StreamingRecognizer):
         return Transcript(" ".join(w.text for w in words) or " ".join(hyp.hypstr.split()), words, "pocketsphinx")
 
 
+KWS_PER_PHONE = (3.0, 11.0)
+"""Keyphrase threshold exponents per phone at sensitivity 0 and 1: the threshold is
+1e-(phones × exponent), so a long phrase is not held to a short one's score. At the default
+0.5 "samantha" (7 phones) gets 1e-49: in bench/wake.py that missed none of the wake clips,
+and what it lets through by mistake the dictation engine then rejects."""
+
+
+def kws_threshold(phones: int, sensitivity: float) -> float:
+    low, high = KWS_PER_PHONE
+    exponent = phones * (low + (high - low) * min(1.0, max(0.0, sensitivity)))
+    return 10.0 ** -min(exponent, 300.0)
+
+
+WARM_UP_SECONDS = 6.0
+"""Speech the spotter must hear before its misses count. Its live cepstral mean starts from
+a generic value, and on the first utterance of a fresh decoder it missed 16 of 30 wake clips
+that it found every time afterwards (measured while building this)."""
+
+
+class SphinxSpotter(WakeSpotter):
+    """PocketSphinx keyphrase search, one threshold per phrase, on a decoder of its own."""
+
+    def __init__(self, decoder) -> None:  # type: ignore[no-untyped-def]
+        self._decoder = decoder
+        self._decoder.start_utt()
+        self._heard = 0
+
+    @property
+    def warm(self) -> bool:
+        return self._heard >= WARM_UP_SECONDS * 16000
+
+    def accept(self, frame: np.ndarray) -> str | None:
+        self._heard += len(frame)
+        self._decoder.process_raw(frame.astype(np.int16).tobytes(), False, False)
+        hyp = self._decoder.hyp()
+        if hyp is None or not hyp.hypstr:
+            return None
+        self.reset()  # a detection stays in the hypothesis until the utterance restarts
+        return " ".join(hyp.hypstr.split())
+
+    def reset(self) -> None:
+        self._decoder.end_utt()
+        self._decoder.start_utt()
+
+
 class SphinxEngine(StreamingEngine):
     """Grammar decoding on one decoder; open-vocabulary decoding, when wanted, on a second.
 
@@ -84,6 +130,24 @@ class SphinxEngine(StreamingEngine):
 
     def knows(self, word: str) -> bool:
         return self._decoder.lookup_word(word) is not None
+
+    def spotter(self, phrases: "Mapping[str, float]") -> WakeSpotter | None:
+        cleaned = {" ".join(words_of(p)): s for p, s in phrases.items() if words_of(p)}
+        if not cleaned or self.unknown_words(list(cleaned)):
+            return None
+        lines = [f"{p} /{kws_threshold(len(self._sounds(p)), s):.3e}/" for p, s in sorted(cleaned.items())]
+        from pocketsphinx import Decoder
+
+        with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as keyfile:
+            keyfile.write("\n".join(lines) + "\n")
+        try:
+            decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name)
+        except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad key file
+            raise SpeechError(f"PocketSphinx could not spot {', '.join(cleaned)}: {exc}") from None
+        finally:
+            os.unlink(keyfile.name)
+        log.info("wake spotter: %s", "; ".join(lines))
+        return SphinxSpotter(decoder)
 
     def pronounce(self, word: str) -> list[str] | None:
         phones = self._decoder.lookup_word(word)

@@ -1,9 +1,12 @@
-"""Speech output: pyttsx3 (espeak-ng) rendered to PCM, never played by pyttsx3 itself.
+"""Speech output: espeak-ng rendered to PCM, never played by the synthesizer itself.
 
-pyttsx3's quirks stay in this module: its own playback shells out to aplay (no device
-choice, no barge-in), only the last ``save_to_file`` before ``runAndWait`` is written,
-and each save prints "Audio saved to ..." on stdout. So: one file per call, stdout
-swallowed, and the PCM goes back to the pipeline to play through sounddevice.
+The espeak-ng command renders each reply to a file: complete and the same every time.
+pyttsx3 (the same espeak-ng library in-process) is the fallback where the command is
+missing. Its quirks stay in this module: its own playback shells out to aplay (no device
+choice, no barge-in), only the last ``save_to_file`` before ``runAndWait`` is written, each
+save prints "Audio saved to ..." on stdout, and 2.99 writes the file before the last chunk
+of samples arrives, so reply endings varied in length, and once in live mode (Whisper busy
+on both cores) a whole reply came out empty.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Voice:
         self._engine = None
         self._volume = settings.volume
         self._tmp = tempfile.TemporaryDirectory(prefix="earpiece-tts-")
+        self._voice_checked = False
 
     @property
     def volume(self) -> float:
@@ -60,16 +64,31 @@ class Voice:
         return self._engine
 
     def render(self, text: str) -> np.ndarray:
-        engine = self._init()
         path = Path(self._tmp.name) / "reply.wav"
         path.unlink(missing_ok=True)
-        with contextlib.redirect_stdout(io.StringIO()):
-            engine.save_to_file(text, str(path))
-            engine.runAndWait()
+        if shutil.which("espeak-ng"):
+            self._render_with_espeak(text, path)
+        else:
+            engine = self._init()
+            with contextlib.redirect_stdout(io.StringIO()):
+                engine.save_to_file(text, str(path))
+                engine.runAndWait()
         if not path.is_file() or path.stat().st_size <= 44:
             raise SpeechError(f"speech synthesis produced no audio for {text!r}")
         samples = read_wav(path) * self._volume
         return float_to_int16(samples)
+
+    def _render_with_espeak(self, text: str, path: Path) -> None:
+        if self.settings.voice and not self._voice_checked:
+            _check_voice(self.settings.voice)
+            self._voice_checked = True
+        command = ["espeak-ng", "-s", str(self.settings.rate), "-w", str(path), "--stdin"]
+        if self.settings.voice:
+            command[1:1] = ["-v", self.settings.voice]
+        try:
+            subprocess.run(command, input=text, text=True, capture_output=True, timeout=30, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SpeechError(f"espeak-ng could not speak {text!r}: {exc}") from None
 
     def close(self) -> None:
         self._tmp.cleanup()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from assistant.errors import ModelError, SpeechError
 from assistant.intents.grammar import Grammar
-from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, Word, words_of
+from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, WakeSpotter, Word, words_of
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,41 @@ class VoskRecognizer(StreamingRecognizer):
         return Transcript(text.replace(UNKNOWN, "").strip(), words, "vosk")
 
 
+class VoskSpotter(WakeSpotter):
+    """A grammar of the wake phrases plus the garbage word: whatever is not a wake phrase comes
+    out as [unk]. A lenient phrase (sensitivity ≥ 0.5) counts as soon as a partial shows it; a
+    strict one waits for Vosk's segment result and needs word confidences of at least 1 - sensitivity."""
+
+    def __init__(self, make_recognizer, phrases: "Mapping[str, float]") -> None:  # type: ignore[no-untyped-def]
+        self._make = make_recognizer
+        self._phrases = dict(phrases)
+        self.reset()
+
+    def accept(self, frame: np.ndarray) -> str | None:
+        if self._rec.AcceptWaveform(frame.astype(np.int16).tobytes()):
+            words = json.loads(self._rec.Result()).get("result", [])
+            return self._found(words)
+        partial = " ".join(json.loads(self._rec.PartialResult()).get("partial", "").split())
+        for phrase, sensitivity in self._phrases.items():
+            if sensitivity >= 0.5 and f" {phrase} " in f" {partial} ":
+                self.reset()
+                return phrase
+        return None
+
+    def _found(self, words: list[dict[str, Any]]) -> str | None:
+        said = [w.get("word", "") for w in words]
+        for phrase, sensitivity in self._phrases.items():
+            wanted = phrase.split()
+            for start in range(len(said) - len(wanted) + 1):
+                run = words[start : start + len(wanted)]
+                if said[start : start + len(wanted)] == wanted and min(float(w.get("conf", 1.0)) for w in run) >= 1 - sensitivity:
+                    return phrase
+        return None
+
+    def reset(self) -> None:
+        self._rec = self._make()
+
+
 class VoskEngine(StreamingEngine):
     name = "vosk"
 
@@ -74,6 +109,19 @@ class VoskEngine(StreamingEngine):
 
     def knows(self, word: str) -> bool:
         return self._model.vosk_model_find_word(word) >= 0
+
+    def spotter(self, phrases: "Mapping[str, float]") -> WakeSpotter | None:
+        cleaned = {" ".join(words_of(p)): s for p, s in phrases.items() if words_of(p)}
+        if not cleaned or not self._has_unknown_word or self.unknown_words(list(cleaned)):
+            return None  # without [unk] every sound would be forced into a wake phrase
+        grammar = json.dumps([*sorted(cleaned), UNKNOWN], ensure_ascii=False)
+
+        def make() -> Any:
+            rec = self._vosk.KaldiRecognizer(self._model, 16000, grammar)
+            rec.SetWords(True)
+            return rec
+
+        return VoskSpotter(make, cleaned)
 
     def recognizer(self, grammar: "Sequence[str] | Grammar | None" = None) -> StreamingRecognizer:
         if grammar:
