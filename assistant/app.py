@@ -45,6 +45,8 @@ class LiveEnds:
     sink: Sink
     input_name: str
     output_name: str
+    pulse_names: tuple[tuple[str, str], ...] = ()
+    """(direction, PulseAudio name) of the devices chosen that way, to notice when they go away."""
 
 
 def open_live_ends(settings: Settings) -> LiveEnds:
@@ -61,4 +63,5 @@ def open_live_ends(settings: Settings) -> LiveEnds:
     except Exception:
         source.close()
         raise
-    return LiveEnds(source, sink, mic.name, speaker.name)
+    pulse = tuple((d, device.pulse_name) for d, device in (("input", mic), ("output", speaker)) if device.pulse_name)
+    return LiveEnds(source, sink, mic.name, speaker.name, pulse)

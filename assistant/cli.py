@@ -171,8 +171,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.output and not args.input:
         raise EarpieceError("--output needs --input (live replies go to the headset)")
     start_time = _parse_time(args.start_time) if args.start_time else None
-    source, sink = _open_ends(settings, args.input, args.output)
     bus = EventBus()
+    source, sink = _open_ends(settings, args.input, args.output)
     events_file = None
     if args.events:
         events_file = sys.stdout if args.events == "-" else _open_for_writing(args.events)
@@ -181,6 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         bus.subscribe(_console_printer)
     try:
         pipeline = _build_pipeline(settings, bus, start_time)
+        if hasattr(source, "report"):  # the headset's comings and goings are events on the audio clock
+            source.report = lambda kind, **fields: bus.emit(kind, pipeline.t, **fields)
         if not args.input:
             print(f"earpiece is listening; say \"{settings.wake.words[0].title()}\" and a command (Ctrl+C to quit).", file=sys.stderr)
             signal.signal(signal.SIGTERM, _interrupt)
@@ -195,14 +197,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _open_ends(settings: Settings, input_path: str | None, output_path: str | None):  # type: ignore[no-untyped-def]
+    """A WAV source and sink, or the headset: opened now (a wrong device name is a one-line
+    error at once), then reopened whenever it comes back after going away."""
     from assistant.audio.wavio import WavSink, WavSource
 
     if input_path:
         return WavSource(input_path), WavSink(output_path)
     from assistant.app import open_live_ends
+    from assistant.audio.headset import Headset
 
-    ends = open_live_ends(settings)
-    return ends.source, ends.sink
+    headset = Headset(lambda: open_live_ends(settings))
+    headset.ends = open_live_ends(settings)
+    return headset, headset
 
 
 def _build_pipeline(settings: Settings, bus, start_time: datetime | None):  # type: ignore[no-untyped-def]

@@ -216,10 +216,6 @@ class Pipeline:
             self._speak(self._resume_question)
             self._resume_question = ""
 
-    def attach(self, sink: Sink) -> None:
-        """Send replies to another sink from now on (the daemon's headset came back)."""
-        self._sink = sink
-
     def feed(self, frame: np.ndarray) -> None:
         """One 20 ms frame of input: the audio clock advances, then the frame is processed."""
         self._samples += FRAME_SAMPLES

@@ -61,6 +61,23 @@ class VirtualHeadset:
     def pactl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["pactl", *args], env=self.env(), capture_output=True, text=True)
 
+    PLUGS = {"mic": "module-remap-source source_name=mic master=micfeed.monitor",
+             "spk": "module-null-sink sink_name=spk rate=16000 channels=1 norewinds=1"}
+
+    def unplug(self, device: str) -> None:
+        """Remove the virtual ``mic`` or ``spk`` as an unplugged headset would vanish."""
+        name = self.PLUGS[device].split()[0]
+        for line in self.pactl("list", "short", "modules").stdout.splitlines():
+            index, module, *args = line.split("\t")
+            if module == name and f"_name={device} " in " ".join(args) + " ":
+                assert self.pactl("unload-module", index).returncode == 0
+                return
+        raise AssertionError(f"{device} is not plugged in")
+
+    def plug(self, device: str) -> None:
+        result = self.pactl("load-module", *self.PLUGS[device].split())
+        assert result.returncode == 0, result.stderr
+
     def speak_into_mic(self, wav: Path) -> None:
         """Plays a 16 kHz mono WAV into the virtual mic; blocks for its real-time length."""
         subprocess.run(["paplay", "--device=micfeed", str(wav)], env=self.env(), check=True)

@@ -21,22 +21,19 @@ import numpy as np
 
 from assistant.app import LiveEnds, build_pipeline, load_engines, open_live_ends
 from assistant.audio import FRAME_SAMPLES
+from assistant.audio.headset import Headset
 from assistant.config import Settings, load_settings
 from assistant.daemon.notify import Notifier
 from assistant.daemon.paths import DaemonPaths
 from assistant.daemon.server import ControlServer, Request, Response
 from assistant.dialogue import State
-from assistant.errors import AudioError, EarpieceError
+from assistant.errors import EarpieceError
 from assistant.events import Event, EventBus
 from assistant.mail.store import mail_configured, open_store
 from assistant.mail.watcher import MailWatcher, NewMail, Notice
 from assistant.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-
-REOPEN_EVERY = 1.0
-"""Seconds between attempts to reopen a headset that went away."""
-
 
 class AlreadyRunning(EarpieceError):
     exit_code = 0
@@ -61,7 +58,7 @@ class Daemon:
         self._lock_file = self._take_lock()
         self.server: ControlServer | None = None
         self.pipeline: Pipeline | None = None
-        self.ends: LiveEnds | None = None
+        self.headset = Headset(lambda: open_live_ends(self.settings), self._report, self._wait_serving)
         self.watcher: MailWatcher | None = None
         self._mail_notices: queue.Queue[Notice] = queue.Queue()
 
@@ -84,9 +81,9 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
         try:
             self.pipeline = build_pipeline(self.settings, self.bus)
-            self.pipeline.start(_NullSink())
+            self.pipeline.start(self.headset)
             self._watch_mail()
-            self._open_headset()
+            self.headset.open()
             self._update_status()
             self.server = ControlServer(self.paths.socket, self._snapshot, self._submit)
             self.server.start()
@@ -99,9 +96,7 @@ class Daemon:
             if self.pipeline is not None:
                 self.pipeline.finish()
                 self.pipeline.mail.close()
-            if self.ends is not None:
-                self.ends.source.close()
-                self.ends.sink.close()
+            self.headset.close()
             if self.server is not None:
                 self.server.close()
             self.paths.pid.unlink(missing_ok=True)
@@ -125,30 +120,15 @@ class Daemon:
             self.notifier.watchdog()
 
     def _frames(self) -> Iterator[np.ndarray]:
-        """Frames from the headset; when it goes away, report it, keep serving, and reopen it."""
-        while not self._stop.is_set():
-            if self.ends is None and not self._open_headset():
-                self._wait_serving(REOPEN_EVERY)
-                continue
-            assert self.ends is not None
-            try:
-                yield from self.ends.source.frames()
-            except AudioError as exc:
-                self._error(f"{exc}; reopening it when it is back")
-                self.ends.source.close()
-                self.ends.sink.close()
-                self.ends = None
+        """Frames from the headset; while it is away, the socket is still served."""
+        return self.headset.frames(self._stop.is_set)
 
-    def _open_headset(self) -> bool:
-        try:
-            self.ends = open_live_ends(self.settings)
-        except AudioError as exc:
-            if not self._last_error.startswith(str(exc)):
-                self._error(str(exc))  # said once, not every second while it is away
-            return False
-        if self.pipeline is not None:
-            self.pipeline.attach(self.ends.sink)
-        return True
+    @property
+    def ends(self) -> LiveEnds | None:
+        return self.headset.ends
+
+    def _report(self, kind: str, **fields: Any) -> None:
+        self.bus.emit(kind, self._t(), **fields)
 
     def _wait_serving(self, seconds: float) -> None:
         """Sleep without audio while still answering commands and the watchdog."""
@@ -233,14 +213,12 @@ class Daemon:
         pipeline = build_pipeline(settings, self.bus, engines=engines)
         devices_changed = (settings.audio.input_device, settings.audio.output_device) != (
             self.settings.audio.input_device, self.settings.audio.output_device)
-        if devices_changed and self.ends is not None:
-            self.ends.source.close()
-            self.ends.sink.close()
-            self.ends = None
+        if devices_changed:
+            self.headset.reopen()
         mail_changed = settings.mail != self.settings.mail
         self.pipeline.mail.close()
         self.settings, self.pipeline = settings, pipeline
-        pipeline.start(self.ends.sink if self.ends is not None else _NullSink(), samples)
+        pipeline.start(self.headset, samples)
         if mail_changed:
             self._watch_mail()
         self.bus.emit("reload", self._t(), source=str(settings.source) if settings.source else "defaults")
@@ -295,19 +273,6 @@ class Daemon:
             status = dict(self._status) or {"ok": True, "running": True, "pid": os.getpid(), "state": "starting"}
         status["uptime"] = round(time.monotonic() - self._started, 1)
         return status
-
-
-class _NullSink:
-    """Stands in until the headset is there (replies are then only events)."""
-
-    def play(self, pcm: np.ndarray, at: float) -> float:
-        return at
-
-    def stop(self, at: float | None = None) -> None:
-        pass
-
-    def close(self, length: float = 0.0) -> None:
-        pass
 
 
 def run_daemon(config_arg: str | None, paths: DaemonPaths) -> int:
