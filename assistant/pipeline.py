@@ -92,6 +92,9 @@ WAKE_SEEN_BY = 1.5
 
 WAKE_WINDOW_FRAMES = round(WAKE_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
 
+CONFIRM_SPAN = 2.5
+"""Seconds before a spotter hit that the double-check reads: the name, a lead-in, and a margin."""
+
 SPOT_CHECKS = 2
 """Spotter hits per utterance that the dictation engine double-checks; after that many wrong
 ones the utterance is taken as not meant for the assistant."""
@@ -147,6 +150,8 @@ class Pipeline:
         self._mail_news: list[Envelope] = []
         self._spotter = self._build_spotter()
         self._woke_early = False
+        self._wake_from = 0
+        """Where in the utterance the name was read (speech before it is none of our business)."""
         self._spot_checks = 0
         self._echo = EchoGate()
         self._playing: tuple[np.ndarray, float] | None = None
@@ -237,18 +242,19 @@ class Pipeline:
 
     def process(self, frame: np.ndarray) -> None:
         """One 20 ms frame through VAD, recognition and the dialogue timers."""
-        frame = self._echo.gate(frame, self.t)
+        echo = not getattr(self._sink, "echo_free", False) and self._echo.is_echo(frame, self.t)
         if self.dialogue.mic_gated and not self.settings.audio.barge_in:
             self._segmenter.reset()
             self._recognizer = None
         else:
-            update = self._segmenter.push(frame)
+            update = self._segmenter.push(frame, echo)
             if update.started and self.dialogue.state is State.SPEAKING:
                 self._barge_in()
             if update.started:
                 self._early = None
                 self._not_for_us = False
                 self._woke_early = False
+                self._wake_from = 0
                 self._spot_checks = 0
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer() if self._wants_streaming() else None
@@ -372,7 +378,7 @@ class Pipeline:
             streamed = Transcript("")
         self._recognizer = None
         try:
-            heard = self._final_text(self._segmenter.utterance(), streamed)
+            heard = self._final_text(self._heard_audio(), streamed)
         except EarpieceError as exc:
             self.bus.emit("error", self.t, message=str(exc))
             return
@@ -427,7 +433,9 @@ class Pipeline:
         """The spotter heard ``phrase``: the dictation engine reads the utterance so far, and the
         name must open it (not "I told Samantha"). Then the assistant wakes at once, mid-utterance."""
         self._spot_checks += 1
-        audio = self._segmenter.utterance()
+        utterance = self._segmenter.utterance()
+        start = max(0, len(utterance) - int(CONFIRM_SPAN * SAMPLE_RATE))
+        audio = utterance[start:]
         try:
             transcript = self._transcribe(audio)
         except Exception:  # the utterance's end will be read again and report it
@@ -440,10 +448,16 @@ class Pipeline:
                 self._not_for_us = True
             return False
         self._woke_early = True
+        self._wake_from = start
         self.bus.emit("wake", self.t, word=hit.phrase)
         self.dialogue.woke(self.t)
         self.session.asleep = False
         return True
+
+    def _heard_audio(self) -> np.ndarray:
+        """The utterance from where the wake phrase was read: noise or talk before the name
+        (the VAD joins them in a noisy room) stays out of the command's transcript."""
+        return self._segmenter.utterance()[self._wake_from :]
 
     def _after_name(self, text: str) -> str:
         """The command in a transcript whose start the spotter and a first reading already took
@@ -483,7 +497,7 @@ class Pipeline:
         """
         if self.engines.dictation is None:
             return False
-        audio = self._segmenter.utterance()
+        audio = self._heard_audio()
         if self.letter is None and len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE:
             return False  # commands are short; a long utterance ends the ordinary way
         if self._gated():
@@ -652,7 +666,7 @@ class Pipeline:
     def _reread(self, grammar: "Grammar | Sequence[str]") -> str | None:
         """The current utterance decoded again by the streaming engine, restricted to ``grammar``."""
         try:
-            return self.engines.streaming.recognizer(grammar).read(self._segmenter.utterance()).text
+            return self.engines.streaming.recognizer(grammar).read(self._heard_audio()).text
         except EarpieceError as exc:
             log.warning("grammar-restricted reading failed: %s", exc)
             return None

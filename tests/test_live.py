@@ -66,7 +66,7 @@ def test_say_writes_a_wav_and_plays_on_the_headset(headset, cli, tmp_path: Path,
     cli("say", "Good evening, Theodore.", "--output", out, check=True)
     assert "good evening" in whisper.transcribe(read_wav(out)).text.lower()
     config = tmp_path / "c.toml"
-    config.write_text('[audio]\noutput_device = "spk"\n[voice]\nvoice = "en-us+f3"\nrate = 150\n')
+    config.write_text('[audio]\noutput_device = "spk"\n[voice]\nvoice = "en-gb+f3"\nrate = 150\n')
     recording = tmp_path / "spk.wav"
     recorder = headset.record_speaker(recording)
     time.sleep(0.2)

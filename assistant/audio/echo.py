@@ -2,9 +2,11 @@
 
 Barge-in means listening while speaking, so whatever of the reply leaks from the speaker into
 the mic (an open-back headset, laptop speakers, a loopback) must not count as the user. The
-gate knows what was played and when (audio time), learns how loud and how late it comes back
-(least squares on frame powers, over a range of delays), and mutes each mic frame that the
-echo explains. A frame clearly louder than the predicted echo passes: that is someone talking.
+gate knows what was played and when (audio time, as the sink reports it: capture backlog and
+output latency included), learns how loud it comes back at each delay (least squares on frame
+powers), and flags each mic frame that the echo explains. A frame clearly louder than the
+predicted echo passes: that is someone talking. File sinks need none of this: nothing they
+write comes back into the input file.
 
 It is no echo canceller (nothing is subtracted); with loudspeakers in a reverberant room
 PulseAudio's module-echo-cancel in front of the assistant does better.
@@ -16,16 +18,17 @@ import numpy as np
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
 
-MAX_LAG_FRAMES = 60
-"""Delays considered, in 20 ms frames (1.2 s): output and input latency plus, in live mode, the
-backlog of mic frames not yet processed when the reply was started."""
+MAX_LAG_FRAMES = 25
+"""Delays considered, in 20 ms frames (0.5 s): what the sink's start time leaves out (device
+buffers, a loopback, the room)."""
 
 MARGIN = 4.0
 """A frame passes when its power is this many times (6 dB) above the predicted echo."""
 
-LEARNED_AFTER = 25
-"""Frames of audible reply before the learned echo path is trusted; until then the gate assumes
-an echo as loud as the loudest recent reply frame, so a first reply cannot interrupt itself."""
+LEARNED_AFTER = 10
+"""Audible reply frames seen at a delay before what was learned there is trusted; until then
+the gate assumes the echo at that delay is as loud as the reply, so a first reply cannot
+interrupt itself."""
 
 MEMORY = 0.998
 """Per-frame decay of what was learned (about 10 s), so a moved headset is re-learned."""
@@ -40,7 +43,7 @@ class EchoGate:
         self._ref_start = 0
         self._mic_ref = np.zeros(MAX_LAG_FRAMES + 1)  # Σ mic·ref per delay
         self._ref_ref = np.zeros(MAX_LAG_FRAMES + 1)  # Σ ref² per delay
-        self._audible_frames = 0
+        self._seen = np.zeros(MAX_LAG_FRAMES + 1)  # audible reply frames learned from, per delay
 
     def played(self, pcm: np.ndarray, start: float) -> None:
         """``pcm`` (int16) starts playing at audio time ``start``."""
@@ -65,22 +68,22 @@ class EchoGate:
     def active(self) -> bool:
         return len(self._ref) > 0
 
-    def gate(self, frame: np.ndarray, t: float) -> np.ndarray:
-        """``frame`` as heard at audio time ``t`` (its end), or silence if it is only our echo."""
+    def is_echo(self, frame: np.ndarray, t: float) -> bool:
+        """Whether ``frame``, heard at audio time ``t`` (its end), is only our own voice coming back."""
         if not self.active:
-            return frame
+            return False
         index = round(t * SAMPLE_RATE / FRAME_SAMPLES) - 1
         if index - self._ref_start - MAX_LAG_FRAMES >= len(self._ref):
             self._ref = np.zeros(0)  # the last reply is over and its echo too
-            return frame
+            return False
         lagged = self._lagged(index)
         mic = float(_powers(frame[None, :])[0])
         predicted = self._predict(lagged)
         if mic > MARGIN * predicted:
-            return frame  # louder than any echo of ours: someone is talking (it teaches nothing)
+            return False  # louder than any echo of ours: someone is talking (it teaches nothing)
         if lagged.max() > AUDIBLE:
             self._learn(mic, lagged)
-        return np.zeros_like(frame)
+        return True
 
     def _lagged(self, index: int) -> np.ndarray:
         """Power of the reply frame played ``lag`` frames before ``index``, for each lag."""
@@ -91,23 +94,16 @@ class EchoGate:
         return out
 
     def _predict(self, lagged: np.ndarray) -> float:
-        if self._audible_frames < LEARNED_AFTER:
-            return float(lagged.max())
-        lag = self.lag_frames
-        gain = self._mic_ref[lag] / self._ref_ref[lag] if self._ref_ref[lag] > 0 else 0.0
-        return max(0.0, gain) * float(lagged[lag])
-
-    @property
-    def lag_frames(self) -> int:
-        """The delay that best explains what came back (0 when nothing did)."""
+        """The loudest echo any delay could bring now (learned gain, or 1 where unlearned)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            fit = np.where(self._ref_ref > 0, self._mic_ref**2 / self._ref_ref, 0.0)
-        return int(np.argmax(fit))
+            gains = np.where(self._ref_ref > 0, self._mic_ref / self._ref_ref, 1.0)
+        gains = np.where(self._seen >= LEARNED_AFTER, np.clip(gains, 0.0, None), 1.0)
+        return float(np.max(gains * lagged))
 
     def _learn(self, mic: float, lagged: np.ndarray) -> None:
         self._mic_ref = self._mic_ref * MEMORY + mic * lagged
         self._ref_ref = self._ref_ref * MEMORY + lagged * lagged
-        self._audible_frames += 1
+        self._seen += lagged > AUDIBLE
 
 
 def _powers(frames: np.ndarray) -> np.ndarray:

@@ -3,6 +3,11 @@
 Speech starts when most of the last few frames are voiced; a pre-roll of recent frames
 is kept so the first syllable is never lost; speech ends after ``end_silence`` seconds
 of unvoiced frames or at ``max_utterance``.
+
+webrtcvad calls steady noise (a fan, traffic, white noise) speech, which joined a whole noisy
+minute into 20 s "utterances" with the name somewhere inside. So a frame counts as voiced only
+if it also stands out from the background: the quietest recent frame power, which drops at
+once and rises about 1 dB a second.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ import webrtcvad
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
 
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
+
+ABOVE_FLOOR = 1.5
+"""A voiced frame has at least this many times (1.8 dB) the background's power."""
+
+FLOOR_RISE = 1.005
+"""Per-frame rise of the background estimate while nothing quieter comes (about 1 dB/s)."""
 
 
 @dataclass
@@ -46,11 +57,15 @@ class UtteranceSegmenter:
         self.in_speech = False
         self._silent_run = 0
         self._length = 0
+        self._floor: float | None = None
         self.audio: list[np.ndarray] = []
         """Frames of the current (or last) utterance."""
 
-    def push(self, frame: np.ndarray) -> VadUpdate:
-        voiced = self._vad.is_speech(frame.tobytes(), SAMPLE_RATE)
+    def push(self, frame: np.ndarray, echo: bool = False) -> VadUpdate:
+        """One frame; ``echo`` marks one that only carries the assistant's own voice coming
+        back (never voiced, and no measure of the background)."""
+        voiced = (not echo and self._above_floor(frame)  # the background is learned from every other frame
+                  and self._vad.is_speech(frame.tobytes(), SAMPLE_RATE))
         update = VadUpdate()
         if not self.in_speech:
             self._pre_roll.append(frame)
@@ -72,6 +87,13 @@ class UtteranceSegmenter:
             update.ended = True
             self.in_speech = False
         return update
+
+    def _above_floor(self, frame: np.ndarray) -> bool:
+        samples = frame.astype(np.float64)
+        power = float(np.dot(samples, samples)) / len(samples)
+        floor = self._floor
+        self._floor = power if floor is None or power < floor else floor * FLOOR_RISE
+        return floor is None or power >= ABOVE_FLOOR * floor
 
     def flush(self) -> VadUpdate:
         """End an utterance cut off by the end of input."""

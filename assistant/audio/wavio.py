@@ -108,6 +108,9 @@ def _opened(path: Path) -> soundfile.SoundFile:
 class WavSink:
     """Collects replies on an audio-time line and writes them as one WAV on close."""
 
+    echo_free = True
+    """What it writes never comes back into the input (the pipeline needs no echo gate)."""
+
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path else None
         self._pieces: list[tuple[int, np.ndarray]] = []
