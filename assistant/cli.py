@@ -129,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     for action, text in (("add", "answer to PHRASE too"), ("remove", "stop answering to PHRASE")):
         wparser = wsub.add_parser(action, parents=[common], help=text)
         wparser.add_argument("phrase", nargs="+")
+        if action == "add":
+            wparser.add_argument("--sensitivity", type=_unit_interval, metavar="0..1",
+                                 help="how readily it is heard: 0 strict, 1 lenient (default: wake.sensitivity)")
         wparser.set_defaults(handler=cmd_wake, wake_action=action)
 
     letters = sub.add_parser("letters", parents=[common], help="list, show and export dictated letters")
@@ -599,32 +602,59 @@ def cmd_control(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1")
+    return value
+
+
 def cmd_wake(args: argparse.Namespace) -> int:
     from assistant.speech.engines import words_of
-    from assistant.state import edit_config, set_wake_words
+    from assistant.state import edit_config, set_wake_sensitivity, set_wake_words
 
     settings = load_settings(args.config)
     path = settings.source or user_config_path()
     words = list(settings.wake.words)
     if args.wake_action == "list":
-        print("\n".join(words))
+        own = {" ".join(words_of(k)) for k in settings.wake.sensitivities}
+        print("\n".join(f"{w} (sensitivity {settings.wake.sensitivity_of(w):g})" if w in own else w for w in words))
         return 0
     phrase = " ".join(words_of(" ".join(args.phrase)))
     if not phrase:
         raise EarpieceError("a wake phrase needs at least one word")
     known = [w.casefold() for w in words]
     if args.wake_action == "add":
-        if phrase in known:
+        sensitivity = getattr(args, "sensitivity", None)
+        if phrase in known and sensitivity is None:
             print(f'"{phrase}" is already a wake phrase')
             return 0
-        words.append(phrase)
+        if phrase not in known:
+            words.append(phrase)
+
+        def change(document) -> None:  # type: ignore[no-untyped-def]
+            set_wake_words(document, words)
+            if sensitivity is not None:
+                set_wake_sensitivity(document, phrase, sensitivity)
+
+        edit_config(path, change)
+        print(f"wake phrases: {', '.join(words)} (saved in {path}; a running daemon picks it up with 'earpiece reload')")
+        return 0
     else:
         if phrase not in known:
             raise EarpieceError(f'"{phrase}" is not a wake phrase (they are: {", ".join(words)})')
         if len(words) == 1:
             raise EarpieceError("that is the only wake phrase; add another one before removing it")
         words = [w for w in words if w.casefold() != phrase]
-    edit_config(path, lambda document: set_wake_words(document, words))
+
+    def forget(document) -> None:  # type: ignore[no-untyped-def]
+        set_wake_words(document, words)
+        set_wake_sensitivity(document, phrase, None)
+
+    edit_config(path, forget)
     print(f"wake phrases: {', '.join(words)} (saved in {path}; a running daemon picks it up with 'earpiece reload')")
     return 0
 

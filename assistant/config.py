@@ -408,7 +408,7 @@ def _convert(item: Any, expected: Any) -> tuple[Any, str | None]:
         ok = isinstance(item, dict) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in item.values())
         if not ok:
-            return None, f'must be a table of phrases and numbers from 0 to 1, e.g. {{ "hey computer" = 0.7 }}, got {_kind(item)}'
+            return None, f'must be a table of phrases and numbers from 0 to 1, e.g. {{ "hey computer" = 0.7 }}, got {item!r}'
         return {str(k).strip().casefold(): float(v) for k, v in item.items()}, None
     raise TypeError(f"no converter for field type {expected!r}")
 

@@ -107,6 +107,23 @@ def set_wake_words(document: tomlkit.TOMLDocument, words: list[str]) -> None:
     wake["words"] = array
 
 
+def set_wake_sensitivity(document: tomlkit.TOMLDocument, phrase: str, value: float | None) -> None:
+    """Give ``phrase`` its own sensitivity in [wake].sensitivities (None removes it)."""
+    wake = document.setdefault("wake", tomlkit.table())
+    table = wake.get("sensitivities")
+    if table is None:
+        if value is None:
+            return
+        table = tomlkit.inline_table()
+        wake["sensitivities"] = table
+    for key in [k for k in table if str(k).casefold() == phrase.casefold()]:
+        del table[key]
+    if value is not None:
+        table[phrase] = value
+    elif not table:
+        del wake["sensitivities"]
+
+
 def persist_name(config_path: Path, old_name: str, new_name: str) -> None:
     """Set [assistant].name and swap the old name for the new one in [wake].words."""
 

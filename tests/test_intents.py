@@ -92,3 +92,30 @@ def test_wake_phrases_are_managed_from_the_command_line(cli, tmp_path: Path) -> 
     assert_one_line_error(cli("--config", config, "wake", "remove", "hey computer"), "only wake phrase")
     assert_one_line_error(cli("--config", config, "wake", "remove", "ada"), '"ada" is not a wake phrase')
     assert cli("--config", config, "wake", "list", check=True).stdout.splitlines() == ["hey computer"]
+
+
+def test_each_wake_phrase_can_have_its_own_sensitivity(cli, tmp_path: Path) -> None:
+    from conftest import assert_one_line_error
+
+    from assistant.config import load_file
+    from assistant.speech.sphinx_engine import SphinxEngine, kws_threshold
+
+    config = tmp_path / "config.toml"
+    config.write_text("# mine\n[wake]\nwords = [\"samantha\"]\n")
+    cli("--config", config, "wake", "add", "hey", "computer", "--sensitivity", "0.8", check=True)
+    assert cli("--config", config, "wake", "list", check=True).stdout.splitlines() == [
+        "samantha", "hey computer (sensitivity 0.8)"]
+    wake = load_file(config).wake
+    assert (wake.sensitivity_of("samantha"), wake.sensitivity_of("Hey Computer")) == (0.5, 0.8)
+    # a more sensitive phrase gets a lower keyphrase threshold, and longer phrases lower ones too
+    assert kws_threshold(10, 0.8) < kws_threshold(10, 0.5) < kws_threshold(7, 0.5)
+    assert SphinxEngine(open_vocabulary=False).spotter({"samantha": 0.5, "hey computer": 0.8}) is not None
+    assert SphinxEngine(open_vocabulary=False).spotter({"zqxv": 0.5}) is None
+    cli("--config", config, "wake", "remove", "hey", "computer", check=True)
+    assert "sensitivities" not in config.read_text() and config.read_text().startswith("# mine\n")
+    assert "not a number from 0 to 1" in cli("--config", config, "wake", "add", "ada", "--sensitivity", "2").stderr
+    config.write_text("[wake]\nsensitivities = { samantha = \"high\" }\nsensitivity = 1.5\n")
+    checked = cli("--config", config, "config", "check")  # every problem at once, one line each
+    assert checked.returncode != 0 and "Traceback" not in checked.stderr
+    assert "config.toml:2: wake.sensitivities: must be a table of phrases and numbers" in checked.stderr
+    assert "config.toml:3: wake.sensitivity: 1.5 is out of range" in checked.stderr
