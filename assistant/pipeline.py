@@ -84,6 +84,12 @@ EARLY_MAX_SECONDS = 8.0
 EARLY_PAUSE = 0.16
 """Seconds of pause after which a complete command ends the utterance without waiting for end_silence."""
 
+EARLY_LOOK = 0.06
+"""Seconds of pause at which a command is already read, ahead of EARLY_PAUSE: live, Whisper's
+few hundred milliseconds then overlap the rest of the pause instead of following it, and the
+reading is reused when nobody spoke again. Ending the utterance this early instead cut
+commands at espeak-ng's gaps between words (measured by the previous change of EARLY_PAUSE)."""
+
 WAKE_WINDOW = 3.0
 """Seconds at the start of an utterance in which the wake word must be heard while idle."""
 
@@ -145,6 +151,9 @@ class Pipeline:
         self.letter: LetterDictation | None = None
         self._resume_question = self._recover_letter()
         self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
+        self._look_frames = round(EARLY_LOOK / FRAME_SECONDS)
+        self._look: tuple[int, Transcript] | None = None
+        """A command read at the EARLY_LOOK pause: (samples of it before that pause, reading)."""
         self._dictation_early_frames = round(DICTATION_EARLY_PAUSE / FRAME_SECONDS)
         self._not_for_us = False
         self._mail_news: list[Envelope] = []
@@ -255,6 +264,7 @@ class Pipeline:
                 self._not_for_us = False
                 self._woke_early = False
                 self._wake_from = 0
+                self._look = None
                 self._spot_checks = 0
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer() if self._wants_streaming() else None
@@ -268,6 +278,9 @@ class Pipeline:
             if self._segmenter.in_speech and not self._not_for_us and self._wake_window_passed():
                 self._not_for_us = True
             early_at = self._dictation_early_frames if self.letter is not None else self._early_frames
+            if (not update.ended and not self._not_for_us and self.letter is None
+                    and self._segmenter.silent_frames == self._look_frames):
+                self._look_ahead()
             if (not update.ended and not self._not_for_us and self._segmenter.silent_frames == early_at
                     and self._complete_so_far()):
                 self._segmenter.force_end()
@@ -489,6 +502,20 @@ class Pipeline:
         log.info("not for me (no wake word at the start): %r", heard.text)
         return True
 
+    def _look_ahead(self) -> None:
+        """Read the command at a short pause, for _complete_so_far to reuse if the pause lasts."""
+        audio = self._heard_audio()
+        if self.engines.dictation is None or self._gated() or len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE:
+            return
+        try:
+            self._look = (self._spoken_samples(), self._transcribe(audio))
+        except Exception:  # the later reads will report it
+            self._look = None
+
+    def _spoken_samples(self) -> int:
+        """Samples of the utterance before its current pause."""
+        return len(self._heard_audio()) - self._segmenter.silent_frames * FRAME_SAMPLES
+
     def _complete_so_far(self) -> bool:
         """After a short pause, is what was said already a whole command (or a bare wake word)?
 
@@ -502,10 +529,14 @@ class Pipeline:
             return False  # commands are short; a long utterance ends the ordinary way
         if self._gated():
             return False  # no wake phrase spotted yet: nothing to read
-        try:
-            transcript = self._transcribe(audio)
-        except Exception:  # the final read will report it
-            return False
+        look, self._look = self._look, None
+        if look is not None and look[0] == self._spoken_samples():
+            transcript = look[1]  # nothing was said since the look ahead: its reading stands
+        else:
+            try:
+                transcript = self._transcribe(audio)
+            except Exception:  # the final read will report it
+                return False
         self._early = (len(audio), transcript)
         if self.letter is not None:
             # a writer pausing mid-sentence must not be cut off: only a finished sentence ends early
