@@ -135,3 +135,34 @@ def test_sphinx_recovers_when_a_recognizer_is_dropped_mid_utterance(sphinx, shar
     dropped.accept(audio[:8000])  # then forgotten, as the pipeline does with speech not meant for it
     _, final = stream(sphinx, read_wav(shared_speech / "speechcommands-yes.wav"))  # raised KeyError before
     assert final.text.split()[-1] == "yes"
+
+
+def spot(spotter, audio: np.ndarray) -> list[str]:  # type: ignore[no-untyped-def]
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    hits = [spotter.accept(pcm[i : i + 320]) for i in range(0, len(pcm) - 320, 320)]
+    return [h for h in hits if h]
+
+
+def test_vosk_spots_a_wake_phrase_among_competing_words(vosk_ko, speech) -> None:
+    """Korean model and voice. This model has no [unk], so the engine offers no spotter by itself
+    (every sound would be forced into the phrase); given competing words, it spots for real."""
+    assert vosk_ko.spotter({"감사합니다": 0.5}) is None
+    others = ["오늘", "날씨", "음악", "안녕하세요"]
+    lenient = vosk_ko.spotter({"감사합니다": 0.8}, garbage=others)
+    assert lenient is not None
+    assert spot(lenient, speech.scene(0.3, "오늘 날씨", 0.3, "감사합니다", 0.8, voice=KO)) == ["감사합니다"]
+    lenient.reset()
+    assert spot(lenient, speech.scene(0.3, "오늘 날씨 음악", 0.8, voice=KO)) == []
+    strict = vosk_ko.spotter({"감사합니다": 0.2}, garbage=others)  # waits for the segment and its confidences
+    assert spot(strict, speech.scene(0.3, "감사합니다", 1.2, voice=KO)) == ["감사합니다"]
+    assert vosk_ko.spotter({"zzqx": 0.5}, garbage=others) is None  # not in the model: left to Whisper
+
+
+def test_sphinx_spots_the_name_in_real_speech_only_where_it_is(sphinx, speech, shared_speech: Path) -> None:
+    spotter = sphinx.spotter({"samantha": 0.5})
+    warm = read_wav(shared_speech / "librispeech-1272-128104-0000.wav")
+    spot(spotter, warm)  # its cepstral mean adapts to speech first, as in use
+    spotter.reset()
+    assert spot(spotter, speech.scene(0.3, "Samantha, what time is it?", 0.5)) == ["samantha"]
+    spotter.reset()
+    assert spot(spotter, read_wav(shared_speech / "cheetah-test-en.wav")) == []

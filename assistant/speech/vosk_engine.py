@@ -54,9 +54,10 @@ class VoskRecognizer(StreamingRecognizer):
 
 
 class VoskSpotter(WakeSpotter):
-    """A grammar of the wake phrases plus the garbage word: whatever is not a wake phrase comes
-    out as [unk]. A lenient phrase (sensitivity ≥ 0.5) counts as soon as a partial shows it; a
-    strict one waits for Vosk's segment result and needs word confidences of at least 1 - sensitivity."""
+    """A grammar of the wake phrases plus garbage (the model's [unk]): whatever is not a wake
+    phrase comes out as garbage. A lenient phrase (sensitivity >= 0.5) counts as soon as a
+    partial shows it; a strict one waits for Vosk's segment result and needs word confidences of
+    at least 1 - sensitivity. Each occurrence is reported once, however the partials evolve."""
 
     def __init__(self, make_recognizer, phrases: "Mapping[str, float]") -> None:  # type: ignore[no-untyped-def]
         self._make = make_recognizer
@@ -65,27 +66,34 @@ class VoskSpotter(WakeSpotter):
 
     def accept(self, frame: np.ndarray) -> str | None:
         if self._rec.AcceptWaveform(frame.astype(np.int16).tobytes()):
-            words = json.loads(self._rec.Result()).get("result", [])
-            return self._found(words)
-        partial = " ".join(json.loads(self._rec.PartialResult()).get("partial", "").split())
+            self._final += json.loads(self._rec.Result()).get("result", [])
+            partial = ""
+        else:
+            partial = json.loads(self._rec.PartialResult()).get("partial", "")
+        found = None
         for phrase, sensitivity in self._phrases.items():
-            if sensitivity >= 0.5 and f" {phrase} " in f" {partial} ":
-                self.reset()
-                return phrase
-        return None
-
-    def _found(self, words: list[dict[str, Any]]) -> str | None:
-        said = [w.get("word", "") for w in words]
-        for phrase, sensitivity in self._phrases.items():
-            wanted = phrase.split()
-            for start in range(len(said) - len(wanted) + 1):
-                run = words[start : start + len(wanted)]
-                if said[start : start + len(wanted)] == wanted and min(float(w.get("conf", 1.0)) for w in run) >= 1 - sensitivity:
-                    return phrase
-        return None
+            seen = _occurrences(phrase, self._final, 1 - sensitivity)
+            if sensitivity >= 0.5:
+                seen += _occurrences(phrase, [{"word": w} for w in partial.split()], 0.0)
+            if seen > self._reported[phrase] and found is None:
+                found = phrase
+            self._reported[phrase] = max(seen, self._reported[phrase])  # a flickering partial is one hit
+        return found
 
     def reset(self) -> None:
         self._rec = self._make()
+        self._final: list[dict[str, Any]] = []
+        self._reported = dict.fromkeys(self._phrases, 0)
+
+
+def _occurrences(phrase: str, words: list[dict[str, Any]], min_confidence: float) -> int:
+    wanted = phrase.split()
+    said = [w.get("word", "") for w in words]
+    return sum(
+        said[start : start + len(wanted)] == wanted
+        and min(float(w.get("conf", 1.0)) for w in words[start : start + len(wanted)]) >= min_confidence
+        for start in range(len(said) - len(wanted) + 1)
+    )
 
 
 class VoskEngine(StreamingEngine):
@@ -110,11 +118,14 @@ class VoskEngine(StreamingEngine):
     def knows(self, word: str) -> bool:
         return self._model.vosk_model_find_word(word) >= 0
 
-    def spotter(self, phrases: "Mapping[str, float]") -> WakeSpotter | None:
+    def spotter(self, phrases: "Mapping[str, float]", garbage: Sequence[str] = ()) -> WakeSpotter | None:
+        """``garbage``: words that compete with the phrases; by default the model's [unk].
+        Without any, every sound would be forced into a wake phrase with confidence 1."""
         cleaned = {" ".join(words_of(p)): s for p, s in phrases.items() if words_of(p)}
-        if not cleaned or not self._has_unknown_word or self.unknown_words(list(cleaned)):
-            return None  # without [unk] every sound would be forced into a wake phrase
-        grammar = json.dumps([*sorted(cleaned), UNKNOWN], ensure_ascii=False)
+        garbage = list(garbage) or ([UNKNOWN] if self._has_unknown_word else [])
+        if not cleaned or not garbage or self.unknown_words([*cleaned, *(g for g in garbage if g != UNKNOWN)]):
+            return None
+        grammar = json.dumps([*sorted(cleaned), *garbage], ensure_ascii=False)
 
         def make() -> Any:
             rec = self._vosk.KaldiRecognizer(self._model, 16000, grammar)
