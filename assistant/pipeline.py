@@ -246,6 +246,11 @@ class Pipeline:
         self._speak(text)
 
     @property
+    def in_speech(self) -> bool:
+        """Someone is talking (an utterance is in progress)."""
+        return self._segmenter.in_speech
+
+    @property
     def samples(self) -> int:
         return self._samples
 

@@ -35,6 +35,9 @@ from assistant.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 5.0
+"""Seconds of audio a stop waits for the sentence being spoken to end: it is heard out, not cut."""
+
 class AlreadyRunning(EarpieceError):
     exit_code = 0
 
@@ -49,6 +52,7 @@ class Daemon:
         self.notifier = Notifier()
         self._commands: queue.Queue[tuple[Request, Future[Response]]] = queue.Queue()
         self._stop = threading.Event()
+        self._stop_by: float | None = None
         self._reload_requested = threading.Event()
         self._muted = False
         self._started = time.monotonic()
@@ -113,7 +117,7 @@ class Daemon:
         assert self.pipeline is not None
         for frame in self._frames():
             self._service()
-            if self._stop.is_set():
+            if self._done():
                 return
             self.pipeline.feed(np.zeros(FRAME_SAMPLES, np.int16) if self._muted else frame)
             self._update_status()
@@ -121,7 +125,18 @@ class Daemon:
 
     def _frames(self) -> Iterator[np.ndarray]:
         """Frames from the headset; while it is away, the socket is still served."""
-        return self.headset.frames(self._stop.is_set)
+        return self.headset.frames(self._done)
+
+    def _done(self) -> bool:
+        """Stop now? After a stop request, only once the sentence being spoken has ended (its
+        audio is still arriving: it is heard out, up to STOP_GRACE seconds), or at once if
+        nobody is talking or the headset is gone."""
+        if not self._stop.is_set():
+            return False
+        if self._stop_by is None:
+            self._stop_by = self._t() + STOP_GRACE
+        talking = self.pipeline is not None and self.pipeline.in_speech and self.headset.ends is not None
+        return not (talking and self._t() < self._stop_by)
 
     @property
     def ends(self) -> LiveEnds | None:
