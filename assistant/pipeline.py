@@ -454,11 +454,11 @@ class Pipeline:
         utterance = self._segmenter.utterance()
         start = max(0, len(utterance) - int(CONFIRM_SPAN * SAMPLE_RATE))
         audio = utterance[start:]
+        assert self.engines.dictation is not None
         try:
-            transcript = self._transcribe(audio)
+            transcript = self.engines.dictation.read_start(audio, prompt=self.wake.prompt(self.session.name))
         except Exception:  # the utterance's end will be read again and report it
             return False
-        self._early = (len(audio), transcript)
         hit = self.wake.match(transcript.text)
         if hit is None:
             log.info("spotted %r, but the start was %r: not for me", phrase, transcript.text)

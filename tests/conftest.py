@@ -122,6 +122,18 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def start_live(headset: VirtualHeadset, tmp_path: Path, extra: str = "") -> tuple[subprocess.Popen[str], Path]:
+    """`earpiece run` on the virtual headset (mic and spk), writing its events to a file."""
+    config = tmp_path / "live.toml"
+    config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n' + extra)
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "--config", str(config), "run", "--events", str(events),
+         "--start-time", "2026-11-25T15:10:00"],
+        env=headset.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, events
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     """A user mistake: non-zero exit, one line on stderr, no traceback, and it says what is wrong."""
     assert result.returncode != 0, result.stdout

@@ -8,12 +8,11 @@ speaker back into the mic, the way an open headset or laptop speakers leak.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from conftest import read_events
+from conftest import read_events, start_live
 
 from assistant.audio import SAMPLE_RATE
 from assistant.audio.vad import UtteranceSegmenter
@@ -88,17 +87,6 @@ def first_speech_start(audio: np.ndarray) -> float:
     raise AssertionError("no speech in the clip")
 
 
-def live(tmp_path: Path, headset, extra: str = ""):  # type: ignore[no-untyped-def]
-    config = tmp_path / "live.toml"
-    config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n' + extra)
-    events = tmp_path / "events.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--config", str(config), "run", "--events", str(events),
-         "--start-time", "2026-11-25T15:10:00"],
-        env=headset.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return proc, events
-
-
 def wait_events(path: Path, proc, done, timeout: float = 60) -> list[dict]:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,7 +110,7 @@ def test_stop_on_the_headset_cuts_the_reply_within_300_ms(headset, speech, tmp_p
     audio, stop_at = over_the_reply(speech, "stop")
     clip = speech.write(audio[: int((stop_at + 2.0) * SAMPLE_RATE)], "barge-live.wav")
     recording = tmp_path / "spk.wav"
-    proc, path = live(tmp_path, headset)
+    proc, path = start_live(headset, tmp_path)
     try:
         wait_events(path, proc, lambda ev: of(ev, "listening"))
         recorder = headset.record_speaker(recording)
@@ -148,7 +136,7 @@ def test_stop_on_the_headset_cuts_the_reply_within_300_ms(headset, speech, tmp_p
 def test_its_own_voice_coming_back_into_the_mic_wakes_nothing(headset, speech, tmp_path: Path) -> None:
     loop = headset.pactl("load-module", "module-loopback", "source=spk.monitor", "sink=micfeed", "latency_msec=60")
     assert loop.returncode == 0, loop.stderr
-    proc, path = live(tmp_path, headset)
+    proc, path = start_live(headset, tmp_path)
     try:
         wait_events(path, proc, lambda ev: of(ev, "listening"))
         # "My name is Samantha." then its echo; and the follow-up window sees only that echo

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, start_live
 
 from assistant.audio.wavio import read_wav
 
@@ -28,13 +28,7 @@ def wait_for(path: Path, type_: str, timeout: float, proc: subprocess.Popen[str]
 
 
 def test_live_conversation_through_the_headset(headset, speech, tmp_path: Path, whisper) -> None:
-    config = tmp_path / "live.toml"
-    config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n')
-    events_path = tmp_path / "events.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--config", str(config), "run", "--events", str(events_path),
-         "--start-time", "2026-11-25T15:10:00"],
-        env=headset.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, events_path = start_live(headset, tmp_path)
     try:
         wait_for(events_path, "listening", 60, proc)
         recording = tmp_path / "speaker.wav"
@@ -97,16 +91,7 @@ def test_user_sentences_extend_the_package_templates_and_bad_ones_are_reported(c
 
 
 def test_unplugging_the_headset_mid_conversation_and_back(headset, speech, tmp_path: Path, whisper) -> None:
-    config = tmp_path / "live.toml"
-    config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n')
-    events_path = tmp_path / "events.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--config", str(config), "run", "--events", str(events_path),
-         "--start-time", "2026-11-25T15:10:00"],
-        env=headset.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def events_of(type_: str) -> list[dict]:
-        return [e for e in wait_for(events_path, type_, 0, proc) if e["type"] == type_] if events_path.exists() else []
+    proc, events_path = start_live(headset, tmp_path)
 
     def wait_count(type_: str, count: int, timeout: float = 60) -> list[dict]:
         deadline = time.monotonic() + timeout
