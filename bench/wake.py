@@ -219,10 +219,10 @@ def main() -> None:
 | idle CPU, silence ({args.cpu_seconds:.0f} s, virtual headset) | {cpu['silence_daemon']:.2f} % of a core (capture loop alone: {cpu['silence_baseline']:.2f} %, {cpu['silence_daemon'] / max(0.01, cpu['silence_baseline']):.1f}x) | <= 3 % |
 | idle CPU, non-stop speech without the name | {cpu['speech_daemon']:.2f} % of a core (capture loop alone: {cpu['speech_baseline']:.2f} %, {cpu['speech_daemon'] / max(0.01, cpu['speech_baseline']):.1f}x) | <= 3 % |
 | end of the name to `wake`, audio time | p50 {1000 * p50:.0f} ms, p95 {1000 * p95:.0f} ms | <= 250 ms |
-| the double-check read in that frame (Whisper tiny.en, wall) | p50 {read_ms:.0f} ms | |
+| a Whisper tiny.en read in that part (wall; the double-check is one) | p50 {read_ms:.0f} ms | |
 
 The audio-time figure is when the event is stamped; live, it is also delayed by the double-check
-read (next row), so the wall-clock delay is about their sum.
+read in that frame (next row), so the wall-clock delay is about their sum.
 
 False wakes: {", ".join(repr(e.get("word")) + " at " + str(e["t"]) for e in false_wakes) or "none"}.
 

@@ -143,11 +143,6 @@ class DictationEngine(ABC):
         """Transcribe a finished 16 kHz utterance (int16 or float32); ``words`` adds word timings
         and confidences, which cost extra time and only some callers need."""
 
-    def read_start(self, audio: np.ndarray, prompt: str = "") -> Transcript:
-        """The first words of up to 3 s of audio, as cheaply as the engine can (the wake
-        double-check asks only whether the name opens it); the text after them may be poor."""
-        return self.transcribe(audio, prompt=prompt)
-
 
 def words_of(text: str) -> list[str]:
     """Lower-case words without punctuation, for matching what was heard."""

@@ -46,13 +46,6 @@ def _checked(path: Path) -> Path:
     return path
 
 
-SHORT_WINDOW_FRAMES = 300
-"""Encoder window of a short read, in 10 ms feature frames (3 s). faster-whisper always encodes
-a padded 30 s window, and that encoder is most of a read: a 3 s window took about an eighth
-of the time. It reads commands worse (the previous session measured intents falling from 176
-to 67-135 of 230), so only the wake double-check uses it: is the name at the start?"""
-
-
 class WhisperDictation(DictationEngine):
     name = "whisper"
 
@@ -69,27 +62,6 @@ class WhisperDictation(DictationEngine):
             )
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"cannot load the Whisper model at {model_dir}: {exc}") from None
-
-    def read_start(self, audio: np.ndarray, prompt: str = "") -> Transcript:
-        """A greedy read of at most 3 s of audio through a 3 s encoder window (see SHORT_WINDOW_FRAMES)."""
-        import ctranslate2
-        from faster_whisper.tokenizer import Tokenizer
-
-        samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
-        if samples.size < 1600:
-            return Transcript("", engine=self.name)
-        model = self._model
-        features = model.feature_extractor(samples)[:, :SHORT_WINDOW_FRAMES]
-        window = np.zeros((features.shape[0], SHORT_WINDOW_FRAMES), np.float32)
-        window[:, : features.shape[1]] = features
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
-        previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
-        tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
-        encoded = model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
-        # the name comes first: a dozen tokens read it (a short window can loop after that)
-        result = model.model.generate(encoded, [tokens], beam_size=1, max_length=len(tokens) + 12, suppress_blank=True)
-        ids = [t for t in result[0].sequences_ids[0] if t < tokenizer.eot]
-        return Transcript(tokenizer.decode(ids).strip(), engine=self.name)
 
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
