@@ -51,9 +51,11 @@ class WakeSettings:
     """Per-phrase sensitivity, e.g. { "hey computer" = 0.7 }; phrases not named use ``sensitivity``."""
 
     def sensitivity_of(self, phrase: str) -> float:
-        from assistant.speech.engines import sensitivity_for
+        """The phrase's own sensitivity if it has one (matched word by word), else ``sensitivity``."""
+        from assistant.speech.engines import words_of
 
-        return sensitivity_for(phrase, self.sensitivities, self.sensitivity)
+        own = {" ".join(words_of(k)): v for k, v in self.sensitivities.items()}
+        return own.get(" ".join(words_of(phrase)), self.sensitivity)
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,9 @@ def test_live_conversation_through_the_headset(headset, speech, tmp_path: Path, 
     try:
         wait_for(events_path, "listening", 60, proc)
         recording = tmp_path / "speaker.wav"
-        recorder = headset.record_speaker(recording)
-        headset.speak_into_mic(speech.write(speech.scene(0.3, "Samantha, what time is it?", 1.0), "live-in.wav"))
-        events = wait_for(events_path, "speak_end", 60, proc)
-        time.sleep(0.3)
-        headset.stop_recording(recorder)
+        headset.ask(speech.write(speech.scene(0.3, "Samantha, what time is it?", 1.0), "live-in.wav"), recording,
+                    lambda: wait_for(events_path, "speak_end", 60, proc))
+        events = wait_for(events_path, "speak_end", 1, proc)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:
@@ -124,11 +122,8 @@ def test_unplugging_the_headset_mid_conversation_and_back(headset, speech, tmp_p
         assert any('"mic" went away' in m for m in errors) and any('"spk" went away' in m for m in errors), errors
         # the conversation goes on, heard and answered through the replugged headset
         recording = tmp_path / "after.wav"
-        recorder = headset.record_speaker(recording)
-        headset.speak_into_mic(speech.write(speech.scene(0.3, "Samantha, what is your name?", 1.0), "after-in.wav"))
-        wait_count("speak_end", 2)
-        time.sleep(0.3)
-        headset.stop_recording(recorder)
+        headset.ask(speech.write(speech.scene(0.3, "Samantha, what is your name?", 1.0), "after-in.wav"), recording,
+                    lambda: wait_count("speak_end", 2))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 VA_PA = """\
 load-module module-native-protocol-unix auth-anonymous=1
@@ -87,6 +88,14 @@ class VirtualHeadset:
         return subprocess.Popen(
             ["parecord", "--device=spk.monitor", "--file-format=wav", "--rate=16000", "--channels=1",
              "--format=s16le", str(wav)], env=self.env())
+
+    def ask(self, wav: Path, recording: Path, answered: Callable[[], object]) -> None:
+        """Speak ``wav`` into the mic and record the speaker until ``answered()`` returns, plus 0.3 s."""
+        recorder = self.record_speaker(recording)
+        self.speak_into_mic(wav)
+        answered()
+        time.sleep(0.3)
+        self.stop_recording(recorder)
 
     @staticmethod
     def stop_recording(proc: subprocess.Popen[bytes]) -> None:

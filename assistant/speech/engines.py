@@ -83,12 +83,6 @@ class WakeSpotter(ABC):
         return True
 
 
-def sensitivity_for(phrase: str, sensitivities: "Mapping[str, float]", default: float) -> float:
-    """A phrase's own sensitivity if it has one, else the default (0 strict .. 1 lenient)."""
-    own = {" ".join(words_of(k)): v for k, v in sensitivities.items()}
-    return own.get(" ".join(words_of(phrase)), default)
-
-
 class StreamingEngine(ABC):
     name: str
 
