@@ -526,7 +526,7 @@ class Pipeline:
         return len(self._heard_audio()) - self._segmenter.silent_frames * FRAME_SAMPLES
 
     def _complete_so_far(self) -> bool:
-        """After a short pause, is what was said already a whole command (or a bare wake word)?
+        """After a short pause, is what was said already a whole command?
 
         If so the utterance ends now instead of after the full end_silence: replies come sooner,
         and a pause inside an unfinished command ("set a timer for... ten minutes") still waits.
@@ -557,7 +557,9 @@ class Pipeline:
             return False
         command = hit.command if hit is not None else transcript.text
         if not any(ch.isalnum() for ch in command):
-            return hit is not None
+            # a bare name waits for the full end_silence: "Samantha, take a letter to Tom" has a
+            # comma pause after the name, and the command read alone is misheard more often
+            return False
         return self.router.route(command).name != UNKNOWN or self.router.nearest(command).name != UNKNOWN
 
     def _barge_in(self) -> None:

@@ -6,17 +6,18 @@ import hashlib
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.audio import SAMPLE_RATE  # noqa: E402
+from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE  # noqa: E402
 from assistant.audio.resample import float_to_int16  # noqa: E402
 from assistant.audio.wavio import WavSink, WavSource, read_wav, write_wav  # noqa: E402
 from assistant.config import Settings  # noqa: E402
@@ -81,6 +82,41 @@ class Runner:
         Pipeline(self.settings, self.engines, self.router, self.tts, bus, start, use_grammar=self.use_grammar).run(
             WavSource(wav), WavSink(None))
         return [e.to_dict() for e in log.events]
+
+    def run_live(self, audio: np.ndarray, start: datetime = datetime(2026, 11, 25, 15, 10)) -> list[dict[str, Any]]:
+        """As ``run``, fed on a simulated live clock (``feed_live``): each event also has ``wall``."""
+        log = EventLog()
+        bus = EventBus()
+        bus.subscribe(log)
+        pipeline = Pipeline(self.settings, self.engines, self.router, self.tts, bus, start, use_grammar=self.use_grammar)
+        pipeline.start(WavSink(None))
+        walls = feed_live(pipeline, log, float_to_int16(audio))
+        return [{**e.to_dict(), "wall": wall} for e, wall in zip(log.events, walls)]
+
+
+def feed_live(pipeline: Pipeline, log: EventLog, pcm: np.ndarray,
+             stop: Callable[[list[Any]], bool] | None = None) -> list[float]:
+    """Feed ``pcm`` to a started pipeline on a simulated live clock; returns, for each event in
+    ``log``, when the frame that emitted it was done (simulated wall-clock seconds).
+
+    Frame k arrives at (k + 1) x 20 ms and is processed once it has arrived and the frame before
+    it is done, so a slow frame (a Whisper read) delays those queued behind it, as the capture
+    queue does live. ``stop(new_events)`` ends the run early."""
+    frame = FRAME_SAMPLES / SAMPLE_RATE
+    walls = [0.0] * len(log.events)
+    done = 0.0
+    for index, start in enumerate(range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES)):
+        arrived = (index + 1) * frame
+        count = len(log.events)
+        began = time.perf_counter()
+        pipeline.feed(pcm[start : start + FRAME_SAMPLES])
+        done = max(done, arrived) + time.perf_counter() - began
+        walls += [done] * (len(log.events) - count)
+        if stop is not None and len(log.events) > count and stop(log.events[count:]):
+            return walls
+    pipeline.finish()
+    walls += [done] * (len(log.events) - len(walls))
+    return walls
 
 
 def write_section(title: str, body: str) -> None:

@@ -4,7 +4,7 @@ A real Dovecot (the test fixture's recipe, on loopback) holds 50 unread messages
 "Samantha, read my email." spoken by an espeak-ng voice through the real file-mode pipeline,
 fed frame by frame on a simulated live clock: frame k arrives at k x 20 ms, and is processed
 when it has arrived and the previous frame is done (so a slow frame, such as a Whisper read,
-delays the ones queued behind it, as the capture queue does live). Latency = from the arrival
+delays the ones queued behind it, as the capture queue does live: `feed_live` in bench/common.py). Latency = from the arrival
 of the last speech sample to the end of the frame that handed the reply audio to the sink
 (`speak_start`): what a listener waits before the first word.
 
@@ -26,12 +26,11 @@ from email.message import EmailMessage
 from typing import Any, Callable
 
 import numpy as np
-from common import ROOT, VOICES, Runner, say, speech_end, write_section
+from common import ROOT, VOICES, Runner, feed_live, say, speech_end, write_section
 
 sys.path.insert(0, str(ROOT / "tests"))
 from mailserver import Dovecot  # noqa: E402
 
-from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE  # noqa: E402
 from assistant.audio.resample import float_to_int16  # noqa: E402
 from assistant.audio.wavio import WavSink  # noqa: E402
 from assistant.config import MailAccountSettings  # noqa: E402
@@ -43,7 +42,6 @@ MESSAGES = 50
 REPEATS = 2
 SPLIT: list[tuple[float, float]] = []
 """(audio wait for the end of speech, compute in the frame that replied) per run."""
-FRAME = FRAME_SAMPLES / SAMPLE_RATE
 
 
 class TimedStore:
@@ -91,21 +89,14 @@ def first_word(runner: Runner, audio: np.ndarray, store: Callable[[], MailStore]
     pipeline = Pipeline(runner.settings, runner.engines, runner.router, runner.tts, bus, datetime(2026, 11, 25, 15, 10),
                         mail_store=store)
     pipeline.start(WavSink(None))
-    done = 0.0  # simulated wall clock: when the previous frame finished
-    for index, start in enumerate(range(0, len(pcm) - FRAME_SAMPLES, FRAME_SAMPLES)):
-        arrived = (index + 1) * FRAME
-        began = time.perf_counter()
-        count = len(log.events)
-        pipeline.feed(pcm[start : start + FRAME_SAMPLES])
-        spent = time.perf_counter() - began
-        done = max(done, arrived) + spent
-        new = log.events[count:]
-        spoken = [e for e in new if e.type == "speak_start"]
-        if spoken:
-            reply = next(e for e in new if e.type == "reply")
-            SPLIT.append((reply.t - end, spent))
-            return done - end, str(reply.data["text"])
-    return float("nan"), ""  # nothing heard: counted as not recognized
+    walls = feed_live(pipeline, log, pcm, stop=lambda new: any(e.type == "speak_start" for e in new))
+    spoken = [i for i, e in enumerate(log.events) if e.type == "speak_start"]
+    if not spoken:
+        return float("nan"), ""  # nothing heard: counted as not recognized
+    reply = next(e for e in reversed(log.events) if e.type == "reply")
+    # the frame that replied arrived at reply.t: what came after that is processing lagging behind the mic
+    SPLIT.append((reply.t - end, walls[spoken[0]] - reply.t))
+    return walls[spoken[0]] - end, str(reply.data["text"])
 
 
 def main() -> None:
@@ -153,9 +144,9 @@ Goal: p50 <= 600 ms. Server time inside that (IMAP login + SEARCH UNSEEN + heade
 p50 {1000 * statistics.median(cold_server):.0f} ms on a new connection (first command after start),
 p50 {1000 * statistics.median(warm_server):.0f} ms on the kept connection. Recognized as mail in {len(mail)} of {len(VOICES) * REPEATS} runs.
 Of the whole chain (both commands): the end-of-speech pause that ends a complete command (audio)
-p50 {1000 * statistics.median(a for a, _ in SPLIT):.0f} ms; compute in the frame that replied (routing, the skill, TTS
-rendering, and Whisper tiny.en unless its reading at the {int(EARLY_LOOK * 1000)} ms look-ahead pause still stood)
-p50 {1000 * statistics.median(c for _, c in SPLIT):.0f} ms; what is left is Whisper's look-ahead read overlapping the pause.
+p50 {1000 * statistics.median(a for a, _ in SPLIT):.0f} ms; then processing behind the mic (Whisper tiny.en's reads still
+queued, the {int(EARLY_LOOK * 1000)} ms look-ahead read among them, then routing, the skill and TTS rendering in the frame
+that replied) p50 {1000 * statistics.median(c for _, c in SPLIT):.0f} ms.
 Reply: "{sorted(replies)[0] if replies else ''}"
 """
     print(body)

@@ -63,6 +63,16 @@ def test_the_wake_word_then_a_pause_then_the_command(run_file, speech) -> None:
     wake, transcript = of(events, "wake")[0], of(events, "transcript")[0]
     assert wake["t"] < of(events, "speech_start")[1]["t"] <= transcript["t"]
     assert of(events, "intent", "name") == ["GetName"]
+
+def test_a_comma_pause_after_the_name_keeps_the_command_with_it(run_file, speech) -> None:
+    # espeak-ng's comma pause plus 0.1 s is about 0.28 s: past the early-end pause (0.16 s) but short
+    # of end_silence (0.6 s). The name alone must not end the utterance, or the command is read alone
+    events, _ = run_file(speech.scene(0.5, "Samantha,", 0.1, "take a letter to Tom.", 6.0))
+    assert of(events, "intent", "name")[:1] == ["StartLetter"]
+    intent_at = of(events, "intent")[0]["t"]
+    assert len([e for e in of(events, "speech_end") if e["t"] <= intent_at]) == 1
+    assert of(events, "intent")[0]["slots"] == {"recipient": "Tom"}
+
     assert of(events, "partial"), "partials of the command after the wake word"
 
 
