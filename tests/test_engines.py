@@ -61,6 +61,22 @@ def test_whisper_transcribes_real_speech_with_punctuation_and_word_times(whisper
     assert result.words[-1].end == pytest.approx(10.5, abs=1.0)
 
 
+def test_whisper_short_reads_through_its_window_are_as_good_and_never_echo(whisper, shared_speech, speech) -> None:
+    # without word times, an utterance under 14 s goes through the 15 s encoder window
+    reference = (shared_speech / "jfk-inaugural.txt").read_text()
+    assert word_error_rate(reference, whisper.transcribe(float_to_int16(read_wav(shared_speech / "jfk-inaugural.wav"))).text) < 0.1
+    command = whisper.transcribe(float_to_int16(speech.say("Samantha, go to sleep.")), prompt="Samantha").text
+    assert command.lower().count("sleep") == 1, command
+
+
+def test_a_sentence_that_only_repeats_an_earlier_one_is_dropped() -> None:
+    from assistant.speech.whisper_dictation import without_echoes
+
+    assert without_echoes("Go to sleep. Samantha, go to sleep. Samantha, go to sleep.") == "Go to sleep."
+    assert without_echoes("Dear Tom. I miss you. Love, Anna.") == "Dear Tom. I miss you. Love, Anna."
+    assert without_echoes("") == ""
+
+
 def test_whisper_returns_nothing_for_silence(whisper) -> None:
     assert whisper.transcribe(np.zeros(8000, np.int16)).text == ""
 

@@ -133,9 +133,10 @@ class DictationEngine(ABC):
     name: str
 
     @abstractmethod
-    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False) -> Transcript:
+    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False) -> Transcript:
         """Transcribe a finished 16 kHz utterance (int16 or float32); ``words`` adds word timings
-        and confidences, which cost extra time and only some callers need."""
+        and confidences, which cost extra time and only some callers need; ``careful`` asks for
+        the engine's slower, surer reading, for a second opinion."""
 
 
 def words_of(text: str) -> list[str]:

@@ -78,11 +78,11 @@ class WhisperDictation(DictationEngine):
             raise ModelError(f"cannot load the Whisper model at {model_dir}: {exc}") from None
         self._tokenizer = None  # built on the first windowed read (faster_whisper.tokenizer.Tokenizer)
 
-    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False) -> Transcript:
+    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if samples.size < 1600:  # under 0.1 s: nothing Whisper can read, and it would hallucinate
             return Transcript("", engine=self.name)
-        if not words and samples.size <= (WINDOW_FRAMES - 100) * 160:
+        if not words and not careful and samples.size <= (WINDOW_FRAMES - 100) * 160:
             return self._read_windowed(samples, prompt)
         segments, _info = self._model.transcribe(
             # one greedy pass: temperature fallbacks re-decode the whole utterance (p95 latency x2)
