@@ -82,6 +82,8 @@ class WhisperDictation(DictationEngine):
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if samples.size < 1600:  # under 0.1 s: nothing Whisper can read, and it would hallucinate
             return Transcript("", engine=self.name)
+        if not np.abs(samples).max() > 0.002:  # digital silence or a dead mic: nothing to read, much to hallucinate
+            return Transcript("", engine=self.name)
         if not words and not careful and samples.size <= (WINDOW_FRAMES - 100) * 160:
             return self._read_windowed(samples, prompt)
         segments, _info = self._model.transcribe(
