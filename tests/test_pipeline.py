@@ -63,6 +63,8 @@ def test_the_wake_word_then_a_pause_then_the_command(run_file, speech) -> None:
     wake, transcript = of(events, "wake")[0], of(events, "transcript")[0]
     assert wake["t"] < of(events, "speech_start")[1]["t"] <= transcript["t"]
     assert of(events, "intent", "name") == ["GetName"]
+    assert of(events, "partial"), "partials of the command after the wake word"
+
 
 def test_a_comma_pause_after_the_name_keeps_the_command_with_it(run_file, speech) -> None:
     # espeak-ng's comma pause plus 0.1 s is about 0.28 s: past the early-end pause (0.16 s) but short
@@ -71,9 +73,8 @@ def test_a_comma_pause_after_the_name_keeps_the_command_with_it(run_file, speech
     assert of(events, "intent", "name")[:1] == ["StartLetter"]
     intent_at = of(events, "intent")[0]["t"]
     assert len([e for e in of(events, "speech_end") if e["t"] <= intent_at]) == 1
-    assert of(events, "intent")[0]["slots"] == {"recipient": "Tom"}
+    assert str(of(events, "intent")[0]["slots"]["recipient"]).lower() == "tom"
 
-    assert of(events, "partial"), "partials of the command after the wake word"
 
 
 def test_nothing_happens_without_the_wake_word(run_file, speech) -> None:
