@@ -28,6 +28,8 @@ from assistant.speech.loader import load_dictation, load_streaming  # noqa: E402
 from assistant.speech.voice import Voice as Tts  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "earpiece-bench-speech"
+START = datetime(2026, 11, 25, 15, 10)
+"""The benches' wall-clock start: a Wednesday afternoon, as in the tests."""
 
 
 @dataclass(frozen=True)
@@ -73,22 +75,24 @@ class Runner:
         self.use_grammar = use_grammar
         self.tmp = Path(tempfile.mkdtemp(prefix="earpiece-bench-"))
 
-    def run(self, audio: np.ndarray, start: datetime = datetime(2026, 11, 25, 15, 10)) -> list[dict[str, Any]]:
+    def pipeline(self, **options: Any) -> tuple[Pipeline, EventLog]:
+        """A fresh pipeline on these engines, and the log its events go to."""
+        log = EventLog()
+        bus = EventBus()
+        bus.subscribe(log)
+        return Pipeline(self.settings, self.engines, self.router, self.tts, bus, START,
+                        use_grammar=self.use_grammar, **options), log
+
+    def run(self, audio: np.ndarray) -> list[dict[str, Any]]:
         wav = self.tmp / "in.wav"
         write_wav(wav, float_to_int16(audio))
-        log = EventLog()
-        bus = EventBus()
-        bus.subscribe(log)
-        Pipeline(self.settings, self.engines, self.router, self.tts, bus, start, use_grammar=self.use_grammar).run(
-            WavSource(wav), WavSink(None))
+        pipeline, log = self.pipeline()
+        pipeline.run(WavSource(wav), WavSink(None))
         return [e.to_dict() for e in log.events]
 
-    def run_live(self, audio: np.ndarray, start: datetime = datetime(2026, 11, 25, 15, 10)) -> list[dict[str, Any]]:
+    def run_live(self, audio: np.ndarray) -> list[dict[str, Any]]:
         """As ``run``, fed on a simulated live clock (``feed_live``): each event also has ``wall``."""
-        log = EventLog()
-        bus = EventBus()
-        bus.subscribe(log)
-        pipeline = Pipeline(self.settings, self.engines, self.router, self.tts, bus, start, use_grammar=self.use_grammar)
+        pipeline, log = self.pipeline()
         pipeline.start(WavSink(None))
         walls = feed_live(pipeline, log, float_to_int16(audio))
         return [{**e.to_dict(), "wall": wall} for e, wall in zip(log.events, walls)]

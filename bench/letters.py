@@ -18,7 +18,6 @@ import re
 import statistics
 import sys
 import time
-from datetime import datetime
 
 import numpy as np
 from common import ROOT, VOICES, Runner, say, speech_end, write_section
@@ -29,8 +28,6 @@ from speech import word_error_rate  # noqa: E402
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE  # noqa: E402
 from assistant.audio.resample import float_to_int16  # noqa: E402
 from assistant.audio.wavio import read_wav  # noqa: E402
-from assistant.events import EventBus, EventLog  # noqa: E402
-from assistant.pipeline import Pipeline  # noqa: E402
 
 LETTERS = [
     ["I hope this letter finds you well.", "The garden is full of roses this year.",
@@ -56,12 +53,9 @@ def run_letter(runner: Runner, sentences: list[np.ndarray]) -> tuple[list[str], 
         ends.append(sum(len(p) for p in parts[:-1]) / SAMPLE_RATE + speech_end(audio))
         parts.append(np.zeros(int(1.5 * SAMPLE_RATE), np.float32))
     pcm = float_to_int16(np.concatenate(parts))
-    log, bus = EventLog(), EventBus()
-    bus.subscribe(log)
+    pipeline, log = runner.pipeline()
     emitted_wall: dict[int, float] = {}
-    bus.subscribe(lambda e: emitted_wall.setdefault(id(e), time.perf_counter()) if e.type == "letter" else None)
-    pipeline = Pipeline(runner.settings, runner.engines, runner.router, runner.tts, bus, datetime(2026, 11, 25, 15, 10),
-                        use_grammar=True)
+    pipeline.bus.subscribe(lambda e: emitted_wall.setdefault(id(e), time.perf_counter()) if e.type == "letter" else None)
     from assistant.audio.wavio import WavSink
 
     pipeline.start(WavSink(None))

@@ -2,9 +2,8 @@
 
 A real Dovecot (the test fixture's recipe, on loopback) holds 50 unread messages. Each run is
 "Samantha, read my email." spoken by an espeak-ng voice through the real file-mode pipeline,
-fed frame by frame on a simulated live clock: frame k arrives at k x 20 ms, and is processed
-when it has arrived and the previous frame is done (so a slow frame, such as a Whisper read,
-delays the ones queued behind it, as the capture queue does live: `feed_live` in bench/common.py). Latency = from the arrival
+fed frame by frame on a simulated live clock (`feed_live` in bench/common.py: a slow frame, such
+as a Whisper read, delays the ones queued behind it, as the capture queue does live). Latency = from the arrival
 of the last speech sample to the end of the frame that handed the reply audio to the sink
 (`speak_start`): what a listener waits before the first word.
 
@@ -21,7 +20,6 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Callable
 
@@ -34,14 +32,13 @@ from mailserver import Dovecot  # noqa: E402
 from assistant.audio.resample import float_to_int16  # noqa: E402
 from assistant.audio.wavio import WavSink  # noqa: E402
 from assistant.config import MailAccountSettings  # noqa: E402
-from assistant.events import EventBus, EventLog  # noqa: E402
 from assistant.mail.store import ImapStore, MailStore  # noqa: E402
-from assistant.pipeline import EARLY_LOOK, Pipeline  # noqa: E402
+from assistant.pipeline import EARLY_LOOK  # noqa: E402
 
 MESSAGES = 50
 REPEATS = 2
 SPLIT: list[tuple[float, float]] = []
-"""(audio wait for the end of speech, compute in the frame that replied) per run."""
+"""(audio wait for the end of speech, processing behind the mic after it) per run."""
 
 
 class TimedStore:
@@ -84,10 +81,7 @@ def first_word(runner: Runner, audio: np.ndarray, store: Callable[[], MailStore]
     """Seconds from the end of speech to the reply audio leaving for the sink; and the reply."""
     pcm = float_to_int16(np.concatenate([np.zeros(8000, np.float32), audio, np.zeros(48000, np.float32)]))
     end = 0.5 + speech_end(audio)
-    log, bus = EventLog(), EventBus()
-    bus.subscribe(log)
-    pipeline = Pipeline(runner.settings, runner.engines, runner.router, runner.tts, bus, datetime(2026, 11, 25, 15, 10),
-                        mail_store=store)
+    pipeline, log = runner.pipeline(mail_store=store)
     pipeline.start(WavSink(None))
     walls = feed_live(pipeline, log, pcm, stop=lambda new: any(e.type == "speak_start" for e in new))
     spoken = [i for i, e in enumerate(log.events) if e.type == "speak_start"]

@@ -76,7 +76,6 @@ def test_a_comma_pause_after_the_name_keeps_the_command_with_it(run_file, speech
     assert str(of(events, "intent")[0]["slots"]["recipient"]).lower() == "tom"
 
 
-
 def test_nothing_happens_without_the_wake_word(run_file, speech) -> None:
     events, reply = run_file(speech.scene(0.5, "What time is it?", 1.0, "Tell me your name.", 2.0))
     assert of(events, "speech_start") and not of(events, "wake") and not of(events, "intent")

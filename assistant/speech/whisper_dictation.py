@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.audio import SAMPLE_RATE
 from assistant.errors import ModelError
 from assistant.speech.engines import DictationEngine, Transcript, Word
 
@@ -60,8 +61,8 @@ WINDOW_MAX_SECONDS = 4.0
 of five messages, 5 to 6 s, in tests/test_mail.py) came out cut short through it, so it reads as usual."""
 
 WINDOW_MAX_TOKENS = 160
-"""New tokens a windowed read may produce: about 15 s of fast speech, and a bound on the
-repetition loops Whisper falls into on noise."""
+"""New tokens a windowed read may produce: several times what WINDOW_MAX_SECONDS of speech
+needs, as a bound on the repetition loops Whisper falls into on noise."""
 
 
 class WhisperDictation(DictationEngine):
@@ -88,7 +89,7 @@ class WhisperDictation(DictationEngine):
             return Transcript("", engine=self.name)
         if not np.abs(samples).max() > 0.002:  # digital silence or a dead mic: nothing to read, much to hallucinate
             return Transcript("", engine=self.name)
-        if not words and not careful and samples.size <= WINDOW_MAX_SECONDS * 16000:
+        if not words and not careful and samples.size <= WINDOW_MAX_SECONDS * SAMPLE_RATE:
             return self._read_windowed(samples, prompt)
         segments, _info = self._model.transcribe(
             # one greedy pass: temperature fallbacks re-decode the whole utterance (p95 latency x2)
