@@ -25,7 +25,8 @@ from assistant.dialogue import Dialogue, State
 from assistant.errors import EarpieceError
 from assistant.events import EventBus
 from assistant.intents.grammar import Grammar, build_grammar
-from assistant.intents.router import UNKNOWN, IntentMatch, Router
+from assistant.intents.rescore import COMMAND_MARGIN, NAME_MARGIN, choose, with_name, written_like
+from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, normalize
 from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
 from assistant.intents.numbers import cardinal
 from assistant.mail.message import Envelope
@@ -113,6 +114,9 @@ AGREEMENT_MIN = 0.7
 
 DICTATION_COMMAND_AGREEMENT = 0.6
 """A misheard short dictation command needs at least this likeness to the grammar's reading."""
+
+NEAREST_CANDIDATES = 8
+"""Template sentences nearest a misheard command that the dictation engine weighs (a few ms each)."""
 
 
 class Pipeline:
@@ -421,6 +425,9 @@ class Pipeline:
         prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
         heard = self.engines.dictation.transcribe(audio, prompt=prompt)
         if self.letter is None and self.dialogue.needs_wake_word and not self._woke_early and self.wake.match(heard.text) is None:
+            named = self._named_reading(audio, heard, prompt)
+            if named is not None:
+                return named
             # Whisper's quick read loses the name of some voices that its careful one hears (the
             # en-us+f3 voice in bench/wake.py: 23 misses of 198 against 12); before deciding that
             # idle speech is not for us, read it carefully.
@@ -428,6 +435,22 @@ class Pipeline:
             if self.wake.match(careful.text) is not None:
                 return careful
         return heard
+
+    def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript | None:
+        """``heard`` with the name in place of its first words, when Whisper finds that almost as
+        likely as what it wrote: "some men don't help." for "Samantha, help." (bench/wake.py)."""
+        assert self.engines.dictation is not None
+        readings = [r for phrase in self.wake.phrases for r in with_name(heard.text, phrase.title())]
+        if not readings:
+            return None
+        scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
+        if scores is None:
+            return None
+        choice = choose(scores[0], scores[1:], readings, NAME_MARGIN)
+        if choice is None:
+            return None
+        log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
+        return Transcript(choice.text, engine=heard.engine)
 
     def _spotting(self) -> bool:
         """Is the spotter deciding about this utterance? Only idle speech outside dictation,
@@ -500,6 +523,12 @@ class Pipeline:
             count = len(phrase.split())
             if len(words) > count and self.engines.streaming.sounds_alike(" ".join(words[:count]), phrase) >= 0.5:
                 return " ".join(words[count:])
+        if self.engines.dictation is not None:
+            # "come in," for a bare "Samantha," cut off at the comma pause: weighed on the audio
+            named = self._named_reading(self._heard_audio(), Transcript(text), self.wake.prompt(self.session.name))
+            hit = self.wake.match(named.text) if named is not None else None
+            if hit is not None:
+                return hit.command
         return text.strip()
 
     def _wake_window_passed(self) -> bool:
@@ -611,7 +640,7 @@ class Pipeline:
             self._earcon("wake")  # a bare wake word: say "I'm listening" and wait for the command
             return
         self.dialogue.thinking()
-        intent = self._understand(command)
+        intent = self._understand(command, text)
         self.bus.emit("transcript", self.t, text=command)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
         if cut is not None and intent.name == UNKNOWN:
@@ -687,11 +716,16 @@ class Pipeline:
         if outcome.say:
             self._speak(outcome.say)
 
-    def _understand(self, command: str) -> IntentMatch:
-        """Templates first; then the nearest template sentence; then the command grammar on the audio."""
+    def _understand(self, command: str, heard: str) -> IntentMatch:
+        """Templates first; then the sentences they allow near what was heard, weighed by the
+        dictation engine on the audio; where it cannot weigh, the nearest template sentence
+        and the command grammar's reading, by likeness."""
         intent = self.router.route(command)
         if intent.name != UNKNOWN:
             return intent
+        weighed = self._weighed(command, heard)
+        if weighed is not None:
+            return weighed
         nearest = self.router.nearest(command)
         if nearest.name != UNKNOWN:
             log.info("heard %r, taking it as %r", command, nearest.text)
@@ -706,6 +740,40 @@ class Pipeline:
                 log.info("heard %r; the command grammar read %r (agreement %.2f)", command, reading.text, agreement)
                 return reading
         return intent
+
+    def _weighed(self, command: str, heard: str) -> IntentMatch | None:
+        """The template sentence (near ``command``, or the command grammar's reading) that the
+        dictation engine finds almost as likely as its own reading ``heard``; Unknown when none
+        is; None when the engine cannot weigh sentences (then likeness decides)."""
+        if self.engines.dictation is None or not heard.strip():
+            return None
+        sentences = [sentence for sentence, _likeness, _template in self.router.nearest_sentences(command, NEAREST_CANDIDATES)]
+        if len(words_of(command)) == 1:
+            # one word shares too few letters with the word said ("killed" for "help"): weigh them all
+            sentences += self.router.one_word_sentences()
+        if self._grammar is not None:
+            reading = self._grammar_reading()
+            if reading is not None and reading.name != UNKNOWN:
+                sentences.append(digits_for_number_words(reading.text))
+        sentences = list(dict.fromkeys(s for s in sentences if s))
+        if not sentences:
+            return IntentMatch(UNKNOWN, {}, normalize(command))
+        prefix = heard[: len(heard) - len(command)] if command and heard.endswith(command) else ""
+        candidates = [prefix + written_like(sentence, command or heard, prefix) for sentence in sentences]
+        try:
+            scores = self.engines.dictation.score(self._heard_audio(), [heard, *candidates], self.wake.prompt(self.session.name))
+        except Exception:  # likeness decides instead
+            log.exception("the dictation engine could not weigh the readings")
+            return None
+        if scores is None or scores[0] == float("-inf"):
+            return None
+        choice = choose(scores[0], scores[1:], candidates, COMMAND_MARGIN)
+        if choice is None:
+            log.info("heard %r; no command is near enough", command)
+            return IntentMatch(UNKNOWN, {}, normalize(command))
+        match = self.router.route(sentences[choice.index])
+        log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", command, sentences[choice.index], choice.margin)
+        return match
 
     def _grammar_reading(self) -> IntentMatch | None:
         """Decode the utterance again, restricted to what the templates allow."""

@@ -70,6 +70,23 @@ def test_whisper_short_reads_through_its_window_are_as_good_and_never_echo(whisp
     assert command.lower().count("sleep") == 1, command
 
 
+def test_whisper_weighs_given_sentences_on_the_audio(whisper, speech) -> None:
+    # en-us+f3 saying "Samantha, help." is read by tiny.en as something else ("some men don't
+    # help."); forced through the decoder, the sentence said is the likeliest of these
+    audio = float_to_int16(speech.say("Samantha, help.", Voice("en-us+f3", 150, 60)))
+    heard = whisper.transcribe(audio, prompt="Samantha,").text
+    sentences = [heard, "Samantha, help.", "Samantha, killed.", "Samantha, stop.", "Samantha, what time is it?"]
+    scores = whisper.score(audio, sentences, prompt="Samantha,")
+    assert all(s < 0 for s in scores)
+    assert max(scores[1:]) == scores[1], dict(zip(sentences, scores))
+    assert scores[1] > scores[0] - 4.0  # close to (or above) Whisper's own greedy reading
+    assert scores[4] < scores[1] - 8.0
+    # the same scores again, from the kept encoder output
+    assert whisper.score(audio, sentences[1:2], prompt="Samantha,") == pytest.approx(scores[1:2], abs=1e-3)
+    # longer than a command: nothing to weigh
+    assert whisper.score(np.zeros(16000 * 6, np.int16), ["a"]) == [float("-inf")]
+
+
 def test_a_sentence_that_only_repeats_an_earlier_one_is_dropped() -> None:
     from assistant.speech.whisper_dictation import without_echoes
 

@@ -119,3 +119,35 @@ def test_each_wake_phrase_can_have_its_own_sensitivity(cli, tmp_path: Path) -> N
     assert checked.returncode != 0 and "Traceback" not in checked.stderr
     assert "config.toml:2: wake.sensitivities: must be a table of phrases and numbers" in checked.stderr
     assert "config.toml:3: wake.sensitivity: 1.5 is out of range" in checked.stderr
+
+
+# --- weighing readings (the engine's scores themselves are tested in test_engines.py) ------------
+
+def test_a_template_sentence_is_written_the_way_the_reading_was() -> None:
+    from assistant.intents.rescore import written_like
+
+    assert written_like("repeat that", "Repeat now.") == "Repeat that."
+    assert written_like("set a timer for 10 seconds", "Santa timer for 10 seconds.", "Samantha, ") == "set a timer for 10 seconds."
+    assert written_like("what day is it", "what made it?") == "what day is it?"
+    assert written_like("help", "killed") == "help"
+
+
+def test_the_name_is_tried_in_place_of_the_first_words() -> None:
+    from assistant.intents.rescore import with_name
+
+    assert with_name("some men don't help.", "Samantha") == [
+        "Samantha, men don't help.", "Samantha, don't help.", "Samantha, help."]
+    assert with_name("Some men.", "Samantha") == ["Samantha, men.", "Samantha."]
+    assert with_name("So, I told him.", "Ada") == ["Ada, I told him.", "Ada, told him.", "Ada, him."]
+    assert with_name("", "Ada") == []
+
+
+def test_a_reading_is_chosen_only_within_the_margin() -> None:
+    from assistant.intents.rescore import choose
+
+    near = choose(-2.0, [-4.6, -15.7], ["repeat that", "help"], margin=4.0)
+    assert near is not None and (near.text, near.index) == ("repeat that", 0) and near.margin == pytest.approx(-2.6)
+    assert choose(-2.0, [-18.5, -19.9], ["what is the time", "help"], margin=4.0) is None
+    better = choose(-10.6, [-9.1], ["Samantha, help."], margin=4.0)
+    assert better is not None and better.margin > 0
+    assert choose(-1.0, [], [], margin=4.0) is None

@@ -117,6 +117,17 @@ def test_voices_and_noise(run_file, speech, voice: Voice) -> None:
     assert of(events, "intent", "name") == ["GetTime"]
 
 
+def test_a_misheard_name_and_command_are_weighed_on_the_audio(run_file, speech) -> None:
+    # tiny.en reads these as "some men don't help." and "Samantha, repeat now." (bench/intents.py);
+    # Whisper's own scores on the audio find the name and the command the templates allow
+    voice = Voice("en-us+f3", 150, 60)
+    events, _ = run_file(speech.scene(0.5, "Samantha, help.", 4.0, voice=voice))
+    assert of(events, "wake", "word") == ["samantha"]
+    assert of(events, "intent", "name") == ["Help"]
+    events, _ = run_file(speech.scene(0.5, "Samantha, repeat that.", 4.0, "Samantha, play some jazz music.", 4.0))
+    assert of(events, "intent", "name") == ["Repeat", "Unknown"]
+
+
 def test_same_input_same_events(run_file, speech) -> None:
     audio = speech.scene(0.5, "Samantha, what's the date?", 4.0)
     first, _ = run_file(audio)

@@ -101,28 +101,44 @@ class Router:
         Numbers are set aside before comparing and put back into the chosen sentence, so a
         near miss can fix the words around a number but never invents the number itself.
         """
+        ranked = self.nearest_sentences(text, 1)
+        if not ranked or ranked[0][1] < minimum:
+            return IntentMatch(UNKNOWN, {}, digits_for_number_words(normalize(text)))
+        sentence, ratio, template = ranked[0]
+        match = self.route(sentence)
+        return IntentMatch(match.name, match.slots, match.text, f"~{template} ({ratio:.2f})")
+
+    def nearest_sentences(self, text: str, count: int) -> list[tuple[str, float, str]]:
+        """Up to ``count`` template sentences closest to ``text`` letter by letter, best first,
+        as (sentence with the heard numbers put back, likeness 0..1, template sample)."""
         clean = digits_for_number_words(normalize(text))
+        if not clean:
+            return []
         numbers = re.findall(r"\d+", clean)
         shape = re.sub(r"\d+", NUMBER, clean)
-        if not clean:
-            return IntentMatch(UNKNOWN, {}, "")
-        best_ratio, best = 0.0, None
         matcher = difflib.SequenceMatcher(autojunk=False)
         matcher.set_seq2(shape)
+        best: list[tuple[float, str]] = []  # (ratio, sample), at most count, best first
         for sample_shape, sample in self._sample_shapes():
             if sample_shape.split().count(NUMBER) != len(numbers):
                 continue
+            floor = best[-1][0] if len(best) == count else 0.0
             matcher.set_seq1(sample_shape)
-            if matcher.real_quick_ratio() > best_ratio and matcher.quick_ratio() > best_ratio:
+            if matcher.real_quick_ratio() > floor and matcher.quick_ratio() > floor:
                 ratio = matcher.ratio()
-                if ratio > best_ratio:
-                    best_ratio, best = ratio, sample
-        if best is None or best_ratio < minimum:
-            return IntentMatch(UNKNOWN, {}, clean)
-        pieces = iter(numbers)
-        repaired = re.sub(r"\{[^}]+\}", lambda _m: next(pieces), best)
-        match = self.route(repaired)
-        return IntentMatch(match.name, match.slots, match.text, f"~{best} ({best_ratio:.2f})")
+                if ratio > floor:
+                    best.append((ratio, sample))
+                    best.sort(key=lambda pair: -pair[0])
+                    del best[count:]
+        ranked = []
+        for ratio, sample in best:
+            pieces = iter(numbers)
+            ranked.append((re.sub(r"\{[^}]+\}", lambda _m: next(pieces), sample).strip(), ratio, sample))
+        return ranked
+
+    def one_word_sentences(self) -> list[str]:
+        """The sentences of one word the templates allow ("help", "stop", "next")."""
+        return [sample.strip() for shape, sample in self._sample_shapes() if len(shape.split()) == 1 and NUMBER not in shape]
 
     def _sample_shapes(self) -> list[tuple[str, str]]:
         """(shape with NUMBER for each number, sentence with {slot} placeholders) for every template."""

@@ -138,6 +138,11 @@ class DictationEngine(ABC):
         and confidences, which cost extra time and only some callers need; ``careful`` asks for
         the engine's slower, surer reading, for a second opinion."""
 
+    def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float] | None:
+        """Log-likelihood of each of ``texts`` as the reading of ``audio``, comparable with one
+        another; None when the engine cannot weigh given sentences."""
+        return None
+
 
 def words_of(text: str) -> list[str]:
     """Lower-case words without punctuation, for matching what was heard."""

@@ -6,9 +6,11 @@ bundles tiny.en, so a fresh install needs no download. Nothing is ever fetched f
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+from typing import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +66,12 @@ WINDOW_MAX_TOKENS = 160
 """New tokens a windowed read may produce: several times what WINDOW_MAX_SECONDS of speech
 needs, as a bound on the repetition loops Whisper falls into on noise."""
 
+SCORE_MARGIN_FRAMES = 25
+"""Encoder frames (20 ms each) of padding after the audio that scoring still attends to."""
+
+SCORE_BATCH = 16
+"""Sentences scored in one decoder batch (each carries a copy of the encoder output)."""
+
 
 class WhisperDictation(DictationEngine):
     name = "whisper"
@@ -82,6 +90,9 @@ class WhisperDictation(DictationEngine):
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"cannot load the Whisper model at {model_dir}: {exc}") from None
         self._tokenizer = None  # built on the first windowed read (faster_whisper.tokenizer.Tokenizer)
+        self._encoded: tuple[bytes, np.ndarray, int] | None = None
+        """The last windowed read's encoder output: (audio digest, output, audio frames), so
+        scoring readings of the same audio costs only the decoder."""
 
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
@@ -107,24 +118,69 @@ class WhisperDictation(DictationEngine):
                 words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
         return Transcript("".join(texts).strip(), tuple(words), self.name)
 
-    def _read_windowed(self, samples: np.ndarray, prompt: str) -> Transcript:
-        """One greedy read through a WINDOW_FRAMES encoder window, straight on CTranslate2."""
+    def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float]:
+        """How likely Whisper finds each of ``texts`` as the reading of ``audio`` (a short
+        utterance): the log-probability of its tokens, forced through the decoder. Whisper's own reading is its greedy best, so a sentence the templates allow
+        can be weighed against it: "Samantha, help." against the "Samantha, killed." it wrote."""
+        import ctranslate2
+
+        samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
+        if not texts or samples.size < 1600 or samples.size > WINDOW_MAX_SECONDS * SAMPLE_RATE:
+            return [float("-inf")] * len(texts)
+        encoded, frames = self._encode(samples)
+        tokenizer = self._tokenizer
+        assert tokenizer is not None
+        # align() adds the no-timestamps token itself, and weighs text tokens only (not the end)
+        start = self._model.get_prompt(tokenizer, self._prompt_tokens(prompt), without_timestamps=False)
+        # The decoder attends to the frames that hold audio (and a margin of the padding): scoring
+        # through all 750 costs four times as much and ranks the sentences alike.
+        span = min(encoded.shape[1], frames // 2 + SCORE_MARGIN_FRAMES)
+        scores: list[float] = []
+        for first in range(0, len(texts), SCORE_BATCH):
+            batch = [tokenizer.encode(" " + text.strip()) for text in texts[first : first + SCORE_BATCH]]
+            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded[:, :span], len(batch), axis=0)))
+            results = self._model.model.align(view, start, batch, [span] * len(batch), median_filter_width=1)
+            for result in results:
+                probabilities = np.asarray(result.text_token_probs, dtype=np.float64)
+                scores.append(float(np.log(np.maximum(probabilities, 1e-30)).sum()))
+        return scores
+
+    def _prompt_tokens(self, prompt: str) -> list[int]:
+        assert self._tokenizer is not None
+        return self._tokenizer.encode(" " + prompt.strip()) if prompt.strip() else []
+
+    def _encode(self, samples: np.ndarray) -> tuple[np.ndarray, int]:
+        """The encoder's output for ``samples`` through a WINDOW_FRAMES window (kept for the
+        next call on the same audio), and how many feature frames hold audio."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
+        digest = hashlib.blake2b(samples.tobytes(), digest_size=16).digest()
+        if self._encoded is not None and self._encoded[0] == digest:
+            return self._encoded[1], self._encoded[2]
         model = self._model
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
         # Padded with zero features, not with silent audio (whose features are the log floor).
         # Odd as it is, it read better: 195 of the 230 commands of bench/intents.py against 180,
         # where silent padding lost the name of the en-us+f3 voice ("hmm" for "Samantha, who...").
         features = model.feature_extractor(samples)[:, :WINDOW_FRAMES]
         window = np.zeros((features.shape[0], WINDOW_FRAMES), np.float32)
         window[:, : features.shape[1]] = features
-        if self._tokenizer is None:
-            self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+        encoded = np.asarray(model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=True))
+        self._encoded = (digest, encoded, features.shape[1])
+        return encoded, features.shape[1]
+
+    def _read_windowed(self, samples: np.ndarray, prompt: str) -> Transcript:
+        """One greedy read through a WINDOW_FRAMES encoder window, straight on CTranslate2."""
+        import ctranslate2
+
+        model = self._model
+        encoded_array, _frames = self._encode(samples)
         tokenizer = self._tokenizer
-        previous = tokenizer.encode(" " + prompt.strip()) if prompt.strip() else []
-        tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
-        encoded = model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
+        assert tokenizer is not None
+        tokens = model.get_prompt(tokenizer, self._prompt_tokens(prompt), without_timestamps=True)
+        encoded = ctranslate2.StorageView.from_array(encoded_array)
         result = model.model.generate(
             encoded, [tokens], beam_size=1, max_length=len(tokens) + WINDOW_MAX_TOKENS, suppress_blank=True,
             return_scores=True, return_no_speech_prob=True,
