@@ -26,7 +26,7 @@ from assistant.errors import EarpieceError
 from assistant.events import EventBus
 from assistant.intents.grammar import Grammar, build_grammar
 from assistant.intents.rescore import COMMAND_MARGIN, NAME_MARGIN, choose, with_name, written_like
-from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, normalize
+from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, normalize, unfused_for
 from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
 from assistant.intents.numbers import cardinal
 from assistant.mail.message import Envelope
@@ -747,7 +747,8 @@ class Pipeline:
         is; None when the engine cannot weigh sentences (then likeness decides)."""
         if self.engines.dictation is None or not heard.strip():
             return None
-        sentences = [sentence for sentence, _likeness, _template in self.router.nearest_sentences(command, NEAREST_CANDIDATES)]
+        sentences = [sentence for variant in dict.fromkeys([command, unfused_for(command)])
+                     for sentence, _likeness, _template in self.router.nearest_sentences(variant, NEAREST_CANDIDATES)]
         if len(words_of(command)) == 1:
             # one word shares too few letters with the word said ("killed" for "help"): weigh them all
             sentences += self.router.one_word_sentences()

@@ -136,9 +136,9 @@ def test_the_name_is_tried_in_place_of_the_first_words() -> None:
     from assistant.intents.rescore import with_name
 
     assert with_name("some men don't help.", "Samantha") == [
-        "Samantha, men don't help.", "Samantha, don't help.", "Samantha, help."]
-    assert with_name("Some men.", "Samantha") == ["Samantha, men.", "Samantha."]
-    assert with_name("So, I told him.", "Ada") == ["Ada, I told him.", "Ada, told him.", "Ada, him."]
+        "Samantha, some men don't help.", "Samantha, men don't help.", "Samantha, don't help.", "Samantha, help."]
+    assert with_name("Some men.", "Samantha") == ["Samantha, some men.", "Samantha, men.", "Samantha."]
+    assert with_name("So, I told him.", "Ada") == ["Ada, so, I told him.", "Ada, I told him.", "Ada, told him.", "Ada, him."]
     assert with_name("", "Ada") == []
 
 
@@ -151,3 +151,12 @@ def test_a_reading_is_chosen_only_within_the_margin() -> None:
     better = choose(-10.6, [-9.1], ["Samantha, help."], margin=4.0)
     assert better is not None and better.margin > 0
     assert choose(-1.0, [], [], margin=4.0) is None
+
+
+def test_a_for_written_as_a_four_is_undone() -> None:
+    from assistant.intents.router import unfused_for
+
+    assert unfused_for("set a time of 425 minutes.") == "set a time of for 25 minutes."
+    assert unfused_for("start a time of four 90 seconds.") == "start a time of for 90 seconds."
+    assert unfused_for("set a timer for 4 minutes") == "set a timer for 4 minutes"
+    assert unfused_for("read message 4") == "read message 4"

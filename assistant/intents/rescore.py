@@ -58,12 +58,15 @@ def written_like(sentence: str, heard: str, before: str = "") -> str:
 
 
 def with_name(heard: str, name: str) -> list[str]:
-    """Readings of ``heard`` with its first one to NAME_SPAN words taken as the name:
-    "some men don't help." gives "Samantha, men don't help.", "Samantha, don't help." and
-    "Samantha, help."; the engine's scores decide which, if any, was said."""
+    """Readings of ``heard`` with the name in front: put before it (Whisper leaves a name out of
+    a longer reading more often than it misspells it), or in place of its first one to NAME_SPAN
+    words ("some men don't help." gives "Samantha, men don't help.", "Samantha, don't help."
+    and "Samantha, help."); the engine's scores decide which, if any, was said."""
     words = heard.split()
+    if not words:
+        return []
     readings = []
-    for count in range(1, min(NAME_SPAN, len(words)) + 1):
+    for count in range(0, min(NAME_SPAN, len(words)) + 1):
         if count == len(words):
             readings.append(f"{name}.")  # all of it was the name
             break

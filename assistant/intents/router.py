@@ -173,6 +173,15 @@ def digits_for_number_words(text: str) -> str:
     return _NUMBER_WORDS.sub(lambda m: str(_number_values()[m.group(0)]), text)
 
 
+_FUSED_FOR = re.compile(r"\b(?:four|4)\s+(?=\d)|\b4(?=\d\d\b)", re.IGNORECASE)
+
+
+def unfused_for(text: str) -> str:
+    """ "a timer of 425 minutes" -> "a timer of for 25 minutes": Whisper often writes "for"
+    before a number as a four, alone ("four 90") or fused with it ("425")."""
+    return _FUSED_FOR.sub("for ", text)
+
+
 @functools.lru_cache(maxsize=1)
 def _number_values() -> dict[str, int]:
     values: dict[str, int] = {}
