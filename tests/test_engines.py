@@ -92,6 +92,8 @@ def test_a_sentence_that_only_repeats_an_earlier_one_is_dropped() -> None:
 
     assert without_echoes("Go to sleep. Samantha, go to sleep. Samantha, go to sleep.") == "Go to sleep."
     assert without_echoes("Dear Tom. I miss you. Love, Anna.") == "Dear Tom. I miss you. Love, Anna."
+    assert without_echoes("Samantha, what made it? Samantha, what made") == "Samantha, what made it?"
+    assert without_echoes("I miss you. I miss") == "I miss you. I miss"  # two words may be speech going on
     assert without_echoes("") == ""
 
 

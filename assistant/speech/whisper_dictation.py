@@ -195,13 +195,17 @@ class WhisperDictation(DictationEngine):
 def without_echoes(text: str) -> str:
     """The text with sentences that only repeat an earlier one dropped. A short window tempts
     Whisper to read a short command again after it ("go to sleep. Samantha, go to sleep."), once
-    or several times (bench/intents.py); nobody says a whole sentence twice to an assistant."""
+    or several times (bench/intents.py), sometimes breaking off ("what made it? Samantha, what
+    made"); nobody says a whole sentence twice to an assistant."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
     kept: list[str] = []
     seen: list[str] = []
-    for sentence in sentences:
+    for index, sentence in enumerate(sentences):
         words = " ".join(re.findall(r"[a-z0-9']+", sentence.lower()))
         if words and any(words == earlier or words.endswith(" " + earlier) for earlier in seen):
+            continue
+        broken_off = index == len(sentences) - 1 and not sentence.rstrip().endswith((".", "!", "?"))
+        if broken_off and words.count(" ") >= 2 and any((earlier + " ").startswith(words + " ") for earlier in seen):
             continue
         seen.append(words)
         kept.append(sentence)
