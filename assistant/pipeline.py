@@ -166,6 +166,9 @@ class Pipeline:
         self._wake_from = 0
         """Where in the utterance the name was read (speech before it is none of our business)."""
         self._spot_checks = 0
+        self._name_unsure = False
+        """The spotter heard the name where Whisper read something a misspelled name could be:
+        Whisper reads the whole utterance (no gating) and weighs it at the end."""
         self._echo = EchoGate()
         self._playing: tuple[np.ndarray, float] | None = None
         self._cut_reply: np.ndarray | None = None
@@ -275,6 +278,7 @@ class Pipeline:
                 self._wake_from = 0
                 self._look = None
                 self._spot_checks = 0
+                self._name_unsure = False
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer() if self._wants_streaming() else None
                 if self._spotter is not None:
@@ -418,16 +422,18 @@ class Pipeline:
             return self._early[1]  # the early look already read exactly this audio
         return self._transcribe(audio)
 
-    def _transcribe(self, audio: np.ndarray) -> Transcript:
+    def _transcribe(self, audio: np.ndarray, named: bool = True) -> Transcript:
+        """The dictation engine's reading; while idle, with a misspelled name weighed back in
+        (``named``) or read again carefully, before the speech is taken as not for us."""
         assert self.engines.dictation is not None
         # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
         prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
         heard = self.engines.dictation.transcribe(audio, prompt=prompt)
         if self.letter is None and self.dialogue.needs_wake_word and not self._woke_early and self.wake.match(heard.text) is None:
-            named = self._named_reading(audio, heard, prompt)
-            if named is not None:
-                return named
+            reading = self._named_reading(audio, heard, prompt) if named else None
+            if reading is not None:
+                return reading
             # Whisper's quick read loses the name of some voices that its careful one hears (the
             # en-us+f3 voice in bench/wake.py: 23 misses of 198 against 12); before deciding that
             # idle speech is not for us, read it carefully.
@@ -437,10 +443,16 @@ class Pipeline:
         return heard
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript | None:
-        """``heard`` with the name in place of its first words, when Whisper finds that almost as
-        likely as what it wrote: "some men don't help." for "Samantha, help." (bench/wake.py)."""
+        """``heard`` with the name in front, when Whisper finds that almost as likely as what it
+        wrote: "some men don't help." for "Samantha, help." (bench/wake.py). Only where the name
+        is not in the reading already ("I told Samantha" is a mention), and only if nothing or a
+        command follows it: "Samantha, the semantic" for "Amanda said the semantic" is not."""
         assert self.engines.dictation is not None
-        readings = [r for phrase in self.wake.phrases for r in with_name(heard.text, phrase.title())]
+        spoken = f" {' '.join(words_of(heard.text))} "
+        if any(f" {phrase} " in spoken for phrase in self.wake.phrases):
+            return None
+        readings = [reading for phrase in self.wake.phrases for reading in with_name(heard.text, phrase.title())
+                    if self._could_be_command(self.wake.strip(reading))]
         if not readings:
             return None
         scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
@@ -451,6 +463,13 @@ class Pipeline:
             return None
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
         return Transcript(choice.text, engine=heard.engine)
+
+    def _could_be_command(self, text: str) -> bool:
+        """Nothing (a bare name), or a command as heard or nearly (letter likeness, no weighing)."""
+        if not any(ch.isalnum() for ch in text):
+            return True
+        return any(self.router.route(variant).name != UNKNOWN or self.router.nearest(variant).name != UNKNOWN
+                   for variant in dict.fromkeys([text, unfused_for(text)]))
 
     def _spotting(self) -> bool:
         """Is the spotter deciding about this utterance? Only idle speech outside dictation,
@@ -476,7 +495,7 @@ class Pipeline:
     def _gated(self) -> bool:
         """Does the spotter alone decide that an idle utterance is not for us? Once it is warm:
         before that, the dictation engine also reads the start of each utterance, as without one."""
-        return self._spotting() and self._spotter is not None and self._spotter.warm
+        return self._spotting() and self._spotter is not None and self._spotter.warm and not self._name_unsure
 
     def _confirm_wake(self, phrase: str) -> bool:
         """The spotter heard ``phrase``: the dictation engine reads the CONFIRM_SPAN seconds before,
@@ -490,12 +509,19 @@ class Pipeline:
         start = max(0, len(utterance) - int(CONFIRM_SPAN * SAMPLE_RATE))
         audio = utterance[start:]
         try:
-            transcript = self._transcribe(audio)
+            # Not weighed with the name in front here: this reading ends where the name did, so
+            # "the manager." weighed as "Samantha." would look like a bare name (bench/wake.py);
+            # the whole utterance, read when it ends, shows whether a command follows.
+            transcript = self._transcribe(audio, named=False)
         except Exception:  # the utterance's end will be read again and report it
             return False
         self._early = (len(audio), transcript)
         hit = self.wake.match(transcript.text)
         if hit is None:
+            if not self._name_unsure and self._named_reading(audio, transcript, self.wake.prompt(self.session.name)):
+                log.info("spotted %r; the start %r may be the name: the whole utterance decides", phrase, transcript.text)
+                self._name_unsure = True
+                return False
             log.info("spotted %r, but the start was %r: not for me", phrase, transcript.text)
             if self._spot_checks >= SPOT_CHECKS:
                 self._not_for_us = True

@@ -82,6 +82,15 @@ def test_nothing_happens_without_the_wake_word(run_file, speech) -> None:
     assert not np.abs(reply).any()
 
 
+def test_near_misses_and_mentions_of_the_name_do_not_wake_it(run_file, speech) -> None:
+    # the name weighed in front of a reading must not turn these into wakes (bench/wake.py's passages)
+    events, _ = run_file(speech.scene(
+        0.5, "Amanda said the semantic web was a fine idea.", 1.5, "I told Samantha about the meeting.", 1.5,
+        "Some men don't like it.", 1.5, "Come in.", 2.0))
+    assert len(of(events, "speech_start")) >= 3
+    assert not of(events, "wake") and not of(events, "intent")
+
+
 def test_listening_times_out_after_a_bare_wake_word(run_file, speech) -> None:
     events, _ = run_file(speech.scene(0.5, "Samantha.", 8.0, "What time is it?", 2.0))
     assert of(events, "wake") and not of(events, "intent")
