@@ -26,7 +26,8 @@ from assistant.errors import EarpieceError
 from assistant.events import EventBus
 from assistant.intents.grammar import Grammar, build_grammar
 from assistant.intents.rescore import COMMAND_MARGIN, NAME_MARGIN, choose, with_name, written_like
-from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, normalize, unfused_for
+from assistant.intents.router import (UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers,
+                                      normalize, unfused_for)
 from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
 from assistant.intents.numbers import cardinal
 from assistant.mail.message import Envelope
@@ -424,22 +425,20 @@ class Pipeline:
 
     def _transcribe(self, audio: np.ndarray, named: bool = True) -> Transcript:
         """The dictation engine's reading; while idle, with a misspelled name weighed back in
-        (``named``) or read again carefully, before the speech is taken as not for us."""
+        (``named``) before the speech is taken as not for us."""
         assert self.engines.dictation is not None
         # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
         prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
         heard = self.engines.dictation.transcribe(audio, prompt=prompt)
         if self.letter is None and self.dialogue.needs_wake_word and not self._woke_early and self.wake.match(heard.text) is None:
+            # Whisper's quick read loses or misspells the name of some voices (en-us+f3 in
+            # bench/wake.py). A careful second read (30 s window) found 11 of 23 such misses and
+            # cost most of the CPU spent on talk not meant for us; weighing the reading with the
+            # name in front finds nearly all, for a few decoder passes (see docs/benchmarks.md).
             reading = self._named_reading(audio, heard, prompt) if named else None
             if reading is not None:
                 return reading
-            # Whisper's quick read loses the name of some voices that its careful one hears (the
-            # en-us+f3 voice in bench/wake.py: 23 misses of 198 against 12); before deciding that
-            # idle speech is not for us, read it carefully.
-            careful = self.engines.dictation.transcribe(audio, prompt=prompt, careful=True)
-            if self.wake.match(careful.text) is not None:
-                return careful
         return heard
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript | None:
@@ -773,7 +772,7 @@ class Pipeline:
         is; None when the engine cannot weigh sentences (then likeness decides)."""
         if self.engines.dictation is None or not heard.strip():
             return None
-        sentences = [sentence for variant in dict.fromkeys([command, unfused_for(command)])
+        sentences = [sentence for variant in misheard_numbers(command)
                      for sentence, _likeness, _template in self.router.nearest_sentences(variant, NEAREST_CANDIDATES)]
         if len(words_of(command)) == 1:
             # one word shares too few letters with the word said ("killed" for "help"): weigh them all

@@ -136,9 +136,12 @@ def test_the_name_is_tried_in_place_of_the_first_words() -> None:
     from assistant.intents.rescore import with_name
 
     assert with_name("some men don't help.", "Samantha") == [
-        "Samantha, some men don't help.", "Samantha, men don't help.", "Samantha, don't help.", "Samantha, help."]
+        "Samantha, some men don't help.", "Samantha, men don't help.", "Samantha, don't help.", "Samantha, help.",
+        "Samantha."]
     assert with_name("Some men.", "Samantha") == ["Samantha, some men.", "Samantha, men.", "Samantha."]
-    assert with_name("So, I told him.", "Ada") == ["Ada, so, I told him.", "Ada, I told him.", "Ada, told him.", "Ada, him."]
+    assert with_name("So, I told him.", "Ada") == ["Ada, so, I told him.", "Ada, I told him.", "Ada, told him.", "Ada, him.", "Ada."]
+    assert with_name("Come in, come in.", "Samantha")[-1] == "Samantha."
+    assert "Samantha." not in with_name("the manager asked for a summary.", "Samantha")
     assert with_name("", "Ada") == []
 
 
@@ -160,3 +163,11 @@ def test_a_for_written_as_a_four_is_undone() -> None:
     assert unfused_for("start a time of four 90 seconds.") == "start a time of for 90 seconds."
     assert unfused_for("set a timer for 4 minutes") == "set a timer for 4 minutes"
     assert unfused_for("read message 4") == "read message 4"
+
+
+def test_numbers_whisper_mishears_are_read_back_for_weighing() -> None:
+    from assistant.intents.router import misheard_numbers
+
+    assert "set a timer for 1 hour and 15 minutes." in misheard_numbers("set a timer for well hour and 15 minutes.")
+    assert misheard_numbers("set a timer for an hour and a half") == ["set a timer for an hour and a half"]
+    assert misheard_numbers("set a time of 425 minutes")[1] == "set a time of for 25 minutes"

@@ -66,14 +66,13 @@ def with_name(heard: str, name: str) -> list[str]:
     if not words:
         return []
     readings = []
-    for count in range(0, min(NAME_SPAN, len(words)) + 1):
-        if count == len(words):
-            readings.append(f"{name}.")  # all of it was the name
-            break
+    for count in range(0, min(NAME_SPAN, len(words) - 1) + 1):
         rest = " ".join(words[count:])
         if not re.match(r"I\b", rest):  # after the name's comma Whisper goes on in lower case
             rest = rest[0].lower() + rest[1:]
         readings.append(f"{name}, {rest}")
+    if len(words) <= NAME_SPAN + 1:
+        readings.append(f"{name}.")  # all of it was the name ("come in, come in.")
     return readings
 
 

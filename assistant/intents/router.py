@@ -175,11 +175,22 @@ def digits_for_number_words(text: str) -> str:
 
 _FUSED_FOR = re.compile(r"\b(?:four|4)\s+(?=\d)|\b4(?=\d\d\b)", re.IGNORECASE)
 
+_WORD_FOR_ONE = re.compile(r"\b(?!an?\b|the\b|and\b|\d)[\w-]+?(?:-|\s+)(?=(?:hour|minute|second)s?\b)", re.IGNORECASE)
+
 
 def unfused_for(text: str) -> str:
     """ "a timer of 425 minutes" -> "a timer of for 25 minutes": Whisper often writes "for"
     before a number as a four, alone ("four 90") or fused with it ("425")."""
     return _FUSED_FOR.sub("for ", text)
+
+
+def misheard_numbers(text: str) -> list[str]:
+    """``text`` with the numbers Whisper often mishears read back as numbers: a "for" written
+    as a four undone, and a word right before a unit ("for well hour and 15 minutes") taken as
+    "1", so the nearest template sentences include the likely ones for weighing."""
+    variants = [text, unfused_for(text)]
+    variants += [_WORD_FOR_ONE.sub("1 ", variant) for variant in variants]
+    return list(dict.fromkeys(variants))
 
 
 @functools.lru_cache(maxsize=1)
