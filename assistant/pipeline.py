@@ -425,7 +425,7 @@ class Pipeline:
 
     def _transcribe(self, audio: np.ndarray, named: bool = True) -> Transcript:
         """The dictation engine's reading; while idle, with a misspelled name weighed back in
-        (``named``) before the speech is taken as not for us."""
+        (``named``) or read again carefully before the speech is taken as not for us."""
         assert self.engines.dictation is not None
         # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
@@ -433,12 +433,19 @@ class Pipeline:
         heard = self.engines.dictation.transcribe(audio, prompt=prompt)
         if self.letter is None and self.dialogue.needs_wake_word and not self._woke_early and self.wake.match(heard.text) is None:
             # Whisper's quick read loses or misspells the name of some voices (en-us+f3 in
-            # bench/wake.py). A careful second read (30 s window) found 11 of 23 such misses and
-            # cost most of the CPU spent on talk not meant for us; weighing the reading with the
-            # name in front finds nearly all, for a few decoder passes (see docs/benchmarks.md).
-            reading = self._named_reading(audio, heard, prompt) if named else None
-            if reading is not None:
+            # bench/wake.py). Weighing the reading with the name in front finds most, for a few
+            # decoder passes; only where that makes the name plausible, or the spotter and such a
+            # reading already did, is a careful second read (30 s window) worth its cost: on
+            # every utterance it was most of the CPU spent on talk not meant for us.
+            reading = self._named_reading(audio, heard, prompt)
+            if reading is not None and named:
                 return reading
+            if reading is not None or self._name_unsure:
+                careful = self.engines.dictation.transcribe(audio, prompt=prompt, careful=True)
+                if self.wake.match(careful.text) is not None:
+                    return careful
+            if reading is not None:
+                self._name_unsure = True  # the whole utterance decides, when it ends
         return heard
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript | None:
@@ -457,7 +464,16 @@ class Pipeline:
         scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
         if scores is None:
             return None
-        choice = choose(scores[0], scores[1:], readings, NAME_MARGIN)
+        # A bare name is weighed last: a shorter reading leaves out the end of text, which the
+        # scores do not count, so "Samantha." outscores "Samantha, help." on the same audio.
+        with_command = [i for i, reading in enumerate(readings) if any(c.isalnum() for c in self.wake.strip(reading))]
+        bare = [i for i in range(len(readings)) if i not in with_command]
+        choice = None
+        for group in (with_command, bare):
+            found = choose(scores[0], [scores[1 + i] for i in group], [readings[i] for i in group], NAME_MARGIN)
+            if found is not None:
+                choice = found
+                break
         if choice is None:
             return None
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
@@ -517,9 +533,8 @@ class Pipeline:
         self._early = (len(audio), transcript)
         hit = self.wake.match(transcript.text)
         if hit is None:
-            if not self._name_unsure and self._named_reading(audio, transcript, self.wake.prompt(self.session.name)):
+            if self._name_unsure:
                 log.info("spotted %r; the start %r may be the name: the whole utterance decides", phrase, transcript.text)
-                self._name_unsure = True
                 return False
             log.info("spotted %r, but the start was %r: not for me", phrase, transcript.text)
             if self._spot_checks >= SPOT_CHECKS:
