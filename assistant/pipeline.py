@@ -25,7 +25,7 @@ from assistant.dialogue import Dialogue, State
 from assistant.errors import EarpieceError
 from assistant.events import EventBus
 from assistant.intents.grammar import Grammar, build_grammar
-from assistant.intents.rescore import COMMAND_MARGIN, NAME_MARGIN, choose, with_name, written_like
+from assistant.intents.rescore import COMMAND_MARGIN, choose, choose_named, with_name, written_like
 from assistant.intents.router import (UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers,
                                       normalize, unfused_for)
 from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
@@ -464,16 +464,8 @@ class Pipeline:
         scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
         if scores is None:
             return None
-        # A bare name is weighed last: a shorter reading leaves out the end of text, which the
-        # scores do not count, so "Samantha." outscores "Samantha, help." on the same audio.
-        with_command = [i for i, reading in enumerate(readings) if any(c.isalnum() for c in self.wake.strip(reading))]
-        bare = [i for i in range(len(readings)) if i not in with_command]
-        choice = None
-        for group in (with_command, bare):
-            found = choose(scores[0], [scores[1 + i] for i in group], [readings[i] for i in group], NAME_MARGIN)
-            if found is not None:
-                choice = found
-                break
+        bare = [not any(ch.isalnum() for ch in self.wake.strip(reading)) for reading in readings]
+        choice = choose_named(scores[0], scores[1:], readings, bare)
         if choice is None:
             return None
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)

@@ -171,3 +171,14 @@ def test_numbers_whisper_mishears_are_read_back_for_weighing() -> None:
     assert "set a timer for 1 hour and 15 minutes." in misheard_numbers("set a timer for well hour and 15 minutes.")
     assert misheard_numbers("set a timer for an hour and a half") == ["set a timer for an hour and a half"]
     assert misheard_numbers("set a time of 425 minutes")[1] == "set a time of for 25 minutes"
+
+
+def test_a_bare_name_is_chosen_only_when_no_reading_with_a_command_is_near() -> None:
+    from assistant.intents.rescore import choose_named
+
+    readings = ["Samantha, men don't help.", "Samantha, help.", "Samantha."]
+    picked = choose_named(-10.5, [-25.0, -9.0, -6.7], readings, [False, False, True])
+    assert picked is not None and (picked.text, picked.index) == ("Samantha, help.", 1)
+    picked = choose_named(-4.0, [-25.0, -19.0, -6.2], readings, [False, False, True])
+    assert picked is not None and (picked.text, picked.index) == ("Samantha.", 2)
+    assert choose_named(-4.0, [-25.0, -19.0, -16.0], readings, [False, False, True]) is None
