@@ -167,6 +167,9 @@ class Pipeline:
         self._wake_from = 0
         """Where in the utterance the name was read (speech before it is none of our business)."""
         self._spot_checks = 0
+        self._name_read = ""
+        """The wake phrase that a reading of this utterance from its start opened with, if any
+        (a later, longer reading may leave it out)."""
         self._name_unsure = False
         """The spotter heard the name where Whisper read something a misspelled name could be:
         Whisper reads the whole utterance (no gating) and weighs it at the end."""
@@ -280,6 +283,7 @@ class Pipeline:
                 self._look = None
                 self._spot_checks = 0
                 self._name_unsure = False
+                self._name_read = ""
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer() if self._wants_streaming() else None
                 if self._spotter is not None:
@@ -431,7 +435,15 @@ class Pipeline:
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
         prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
         heard = self.engines.dictation.transcribe(audio, prompt=prompt)
-        if self.letter is None and self.dialogue.needs_wake_word and not self._woke_early and self.wake.match(heard.text) is None:
+        idle = self.letter is None and self.dialogue.needs_wake_word and not self._woke_early
+        hit = self.wake.match(heard.text)
+        if idle and named and hit is not None:
+            self._name_read = hit.phrase
+        if idle and named and self._name_read and hit is None and heard.text.strip():
+            # an earlier reading of this utterance opened with the name, and this longer one
+            # left it out ("start a timer for 90 seconds." after "Samantha, start to time at 49%")
+            return Transcript(with_name(heard.text, self._name_read.title())[0], engine=heard.engine)
+        if idle and hit is None:
             # Whisper's quick read loses or misspells the name of some voices (en-us+f3 in
             # bench/wake.py). Weighing the reading with the name in front finds most, for a few
             # decoder passes; only where that makes the name plausible, or the spotter and such a
@@ -448,7 +460,7 @@ class Pipeline:
                 self._name_unsure = True  # the whole utterance decides, when it ends
         return heard
 
-    def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript | None:
+    def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True) -> Transcript | None:
         """``heard`` with the name in front, when Whisper finds that almost as likely as what it
         wrote: "some men don't help." for "Samantha, help." (bench/wake.py). Only where the name
         is not in the reading already ("I told Samantha" is a mention), and only if nothing or a
@@ -457,7 +469,7 @@ class Pipeline:
         spoken = f" {' '.join(words_of(heard.text))} "
         if any(f" {phrase} " in spoken for phrase in self.wake.phrases):
             return None
-        readings = [reading for phrase in self.wake.phrases for reading in with_name(heard.text, phrase.title())
+        readings = [reading for phrase in self.wake.phrases for reading in with_name(heard.text, phrase.title(), insert)
                     if self._could_be_command(self.wake.strip(reading))]
         if not readings:
             return None
@@ -557,7 +569,9 @@ class Pipeline:
                 return " ".join(words[count:])
         if self.engines.dictation is not None:
             # "come in," for a bare "Samantha," cut off at the comma pause: weighed on the audio
-            named = self._named_reading(self._heard_audio(), Transcript(text), self.wake.prompt(self.session.name))
+            # (the reading starts with the name, so it is not weighed as coming before it)
+            named = self._named_reading(self._heard_audio(), Transcript(text), self.wake.prompt(self.session.name),
+                                        insert=False)
             hit = self.wake.match(named.text) if named is not None else None
             if hit is not None:
                 return hit.command

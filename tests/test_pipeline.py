@@ -135,6 +135,11 @@ def test_a_misheard_name_and_command_are_weighed_on_the_audio(run_file, speech) 
     assert of(events, "intent", "name") == ["Help"]
     events, _ = run_file(speech.scene(0.5, "Samantha, repeat that.", 4.0, "Samantha, play some jazz music.", 4.0))
     assert of(events, "intent", "name") == ["Repeat", "Unknown"]
+    # read at 3 s as "Samantha, start to time at 49%", at its end as "start a timer for 90
+    # seconds.": the name the earlier reading opened with is kept
+    events, _ = run_file(speech.scene(0.5, "Samantha, start a timer for ninety seconds.", 4.0,
+                                      voice=Voice("en-gb-x-rp", 140, 55)))
+    assert of(events, "intent") and of(events, "intent")[0]["slots"] == {"seconds": 90}
 
 
 def test_same_input_same_events(run_file, speech) -> None:

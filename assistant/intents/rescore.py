@@ -57,16 +57,17 @@ def written_like(sentence: str, heard: str, before: str = "") -> str:
     return sentence + (closing.group(0) if closing else "")
 
 
-def with_name(heard: str, name: str) -> list[str]:
+def with_name(heard: str, name: str, insert: bool = True) -> list[str]:
     """Readings of ``heard`` with the name in front: put before it (Whisper leaves a name out of
     a longer reading more often than it misspells it), or in place of its first one to NAME_SPAN
     words ("some men don't help." gives "Samantha, men don't help.", "Samantha, don't help."
-    and "Samantha, help."); the engine's scores decide which, if any, was said."""
+    and "Samantha, help."); the engine's scores decide which, if any, was said. Without
+    ``insert``, the reading is known to start with the name, spelled otherwise."""
     words = heard.split()
     if not words:
         return []
     readings = []
-    for count in range(0, min(NAME_SPAN, len(words) - 1) + 1):
+    for count in range(0 if insert else 1, min(NAME_SPAN, len(words) - 1) + 1):
         rest = " ".join(words[count:])
         if not re.match(r"I\b", rest):  # after the name's comma Whisper goes on in lower case
             rest = rest[0].lower() + rest[1:]
