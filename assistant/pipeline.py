@@ -26,8 +26,7 @@ from assistant.errors import EarpieceError
 from assistant.events import EventBus
 from assistant.intents.grammar import Grammar, build_grammar
 from assistant.intents.rescore import COMMAND_MARGIN, choose, choose_named, with_name, written_like
-from assistant.intents.router import (UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers,
-                                      normalize, unfused_for)
+from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers, normalize
 from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
 from assistant.intents.numbers import cardinal
 from assistant.mail.message import Envelope
@@ -469,8 +468,14 @@ class Pipeline:
         spoken = f" {' '.join(words_of(heard.text))} "
         if any(f" {phrase} " in spoken for phrase in self.wake.phrases):
             return None
-        readings = [reading for phrase in self.wake.phrases for reading in with_name(heard.text, phrase.title(), insert)
-                    if self._could_be_command(self.wake.strip(reading))]
+        readings = []
+        for phrase in self.wake.phrases:
+            for index, reading in enumerate(with_name(heard.text, phrase.title(), insert)):
+                # the name put before the whole reading needs a command as heard: "come in," (the
+                # name itself, misspelled) is only near "come again", and must not become one
+                exact = insert and index == 0
+                if self._could_be_command(self.wake.strip(reading), exact):
+                    readings.append(reading)
         if not readings:
             return None
         scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
@@ -483,12 +488,12 @@ class Pipeline:
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
         return Transcript(choice.text, engine=heard.engine)
 
-    def _could_be_command(self, text: str) -> bool:
-        """Nothing (a bare name), or a command as heard or nearly (letter likeness, no weighing)."""
+    def _could_be_command(self, text: str, exact: bool = False) -> bool:
+        """Nothing (a bare name), or a command as heard (``exact``) or nearly (letter likeness, no weighing)."""
         if not any(ch.isalnum() for ch in text):
             return True
-        return any(self.router.route(variant).name != UNKNOWN or self.router.nearest(variant).name != UNKNOWN
-                   for variant in dict.fromkeys([text, unfused_for(text)]))
+        return any(self.router.route(variant).name != UNKNOWN or (not exact and self.router.nearest(variant).name != UNKNOWN)
+                   for variant in misheard_numbers(text))
 
     def _spotting(self) -> bool:
         """Is the spotter deciding about this utterance? Only idle speech outside dictation,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -337,4 +338,8 @@ def test_sigterm_mid_dictation_loses_nothing(cli, runtime: Path, headset_config:
     assert recovered is not None, "the letter's journal is gone"
     pieces = recovered[1].pieces
     assert pieces[0] == first["text"]
-    assert len(pieces) == 2 and "full of" in pieces[1].lower()  # the sentence being spoken was finished and kept
+    # the sentence being spoken was finished and kept, from its first word to its last (tiny.en
+    # reads the middle of it from the live headset now and then as "full and closing": a
+    # misreading, not a loss, which bench/letters.py measures)
+    assert len(pieces) == 2
+    assert re.search(r"\bgarden\b.*\bfull\b.*\byear\b", pieces[1].lower()), pieces[1]
