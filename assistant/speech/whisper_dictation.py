@@ -66,6 +66,10 @@ WINDOW_MAX_TOKENS = 160
 """New tokens a windowed read may produce: several times what WINDOW_MAX_SECONDS of speech
 needs, as a bound on the repetition loops Whisper falls into on noise."""
 
+SCORE_MAX_SECONDS = 14.0
+"""Longest audio weighed: what fits the encoder window with a margin. (WINDOW_MAX_SECONDS limits
+reads, which came out cut short through the window; a weighed sentence is given whole.)"""
+
 SCORE_MARGIN_FRAMES = 25
 """Encoder frames (20 ms each) of padding after the audio that scoring still attends to."""
 
@@ -119,13 +123,13 @@ class WhisperDictation(DictationEngine):
         return Transcript("".join(texts).strip(), tuple(words), self.name)
 
     def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float]:
-        """How likely Whisper finds each of ``texts`` as the reading of ``audio`` (a short
-        utterance): the log-probability of its tokens, forced through the decoder. Whisper's own reading is its greedy best, so a sentence the templates allow
+        """How likely Whisper finds each of ``texts`` as the reading of ``audio`` (up to
+        SCORE_MAX_SECONDS): the log-probability of its tokens, forced through the decoder. Whisper's own reading is its greedy best, so a sentence the templates allow
         can be weighed against it: "Samantha, help." against the "Samantha, killed." it wrote."""
         import ctranslate2
 
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
-        if not texts or samples.size < 1600 or samples.size > WINDOW_MAX_SECONDS * SAMPLE_RATE:
+        if not texts or samples.size < 1600 or samples.size > SCORE_MAX_SECONDS * SAMPLE_RATE:
             return [float("-inf")] * len(texts)
         encoded, frames = self._encode(samples)
         tokenizer = self._tokenizer
