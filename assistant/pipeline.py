@@ -468,20 +468,21 @@ class Pipeline:
         spoken = f" {' '.join(words_of(heard.text))} "
         if any(f" {phrase} " in spoken for phrase in self.wake.phrases):
             return None
-        readings = []
+        readings: list[str] = []
+        bare: list[bool] = []
         for phrase in self.wake.phrases:
             for index, reading in enumerate(with_name(heard.text, phrase.title(), insert)):
+                rest = self.wake.strip(reading)
                 # the name put before the whole reading needs a command as heard: "come in," (the
                 # name itself, misspelled) is only near "come again", and must not become one
-                exact = insert and index == 0
-                if self._could_be_command(self.wake.strip(reading), exact):
+                if self._could_be_command(rest, exact=insert and index == 0):
                     readings.append(reading)
+                    bare.append(not any(ch.isalnum() for ch in rest))
         if not readings:
             return None
         scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
         if scores is None:
             return None
-        bare = [not any(ch.isalnum() for ch in self.wake.strip(reading)) for reading in readings]
         choice = choose_named(scores[0], scores[1:], readings, bare)
         if choice is None:
             return None
@@ -774,16 +775,15 @@ class Pipeline:
         intent = self.router.route(command)
         if intent.name != UNKNOWN:
             return intent
-        weighed = self._weighed(command, heard)
+        # read once: weighed as a candidate, or (where nothing can be weighed) checked for agreement
+        reading = self._grammar_reading() if self._grammar is not None and self.engines.dictation is not None else None
+        weighed = self._weighed(command, heard, reading)
         if weighed is not None:
             return weighed
         nearest = self.router.nearest(command)
         if nearest.name != UNKNOWN:
             log.info("heard %r, taking it as %r", command, nearest.text)
             return nearest
-        if self._grammar is None or self.engines.dictation is None:
-            return intent
-        reading = self._grammar_reading()
         # Only slot-less readings: a number the dictation engine did not hear is never guessed.
         if reading and reading.name != UNKNOWN and not reading.slots:
             agreement = self._likeness(command, reading.text)
@@ -792,7 +792,7 @@ class Pipeline:
                 return reading
         return intent
 
-    def _weighed(self, command: str, heard: str) -> IntentMatch | None:
+    def _weighed(self, command: str, heard: str, grammar_reading: IntentMatch | None) -> IntentMatch | None:
         """The template sentence (near ``command``, or the command grammar's reading) that the
         dictation engine finds almost as likely as its own reading ``heard``; Unknown when none
         is; None when the engine cannot weigh sentences (then likeness decides)."""
@@ -803,10 +803,8 @@ class Pipeline:
         if len(words_of(command)) == 1:
             # one word shares too few letters with the word said ("killed" for "help"): weigh them all
             sentences += self.router.one_word_sentences()
-        if self._grammar is not None:
-            reading = self._grammar_reading()
-            if reading is not None and reading.name != UNKNOWN:
-                sentences.append(digits_for_number_words(reading.text))
+        if grammar_reading is not None and grammar_reading.name != UNKNOWN:
+            sentences.append(digits_for_number_words(grammar_reading.text))
         sentences = list(dict.fromkeys(s for s in sentences if s))
         if not sentences:
             return IntentMatch(UNKNOWN, {}, normalize(command))

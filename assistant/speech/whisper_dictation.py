@@ -124,8 +124,9 @@ class WhisperDictation(DictationEngine):
 
     def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float]:
         """How likely Whisper finds each of ``texts`` as the reading of ``audio`` (up to
-        SCORE_MAX_SECONDS): the log-probability of its tokens, forced through the decoder. Whisper's own reading is its greedy best, so a sentence the templates allow
-        can be weighed against it: "Samantha, help." against the "Samantha, killed." it wrote."""
+        SCORE_MAX_SECONDS): the log-probability of its tokens, forced through the decoder.
+        Whisper's own reading is its greedy best, so a sentence the templates allow can be
+        weighed against it: "Samantha, help." against the "Samantha, killed." it wrote."""
         import ctranslate2
 
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
