@@ -83,7 +83,7 @@ def main() -> None:
 
 | measure | earpiece | baseline: open recognition + templates only |
 |---|---|---|
-| intent + slots exact | {ok}/{n} = {100 * ok / n:.1f} % | {base}/{n} = {100 * base / n:.1f} % |
+| intent + slots exact | {ok}/{n} = {100 * ok / n:.2f} % | {base}/{n} = {100 * base / n:.2f} % |
 | ratio to baseline | {ok / max(1, base):.2f}x | 1.00x |
 
 End of speech to `intent` event, audio time: p50 {1000 * p50:.0f} ms, p95 {1000 * p95:.0f} ms (goal p50 <= 300 ms).

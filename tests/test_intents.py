@@ -164,6 +164,7 @@ def test_a_for_written_as_a_four_is_undone() -> None:
     assert unfused_for("start a time of four 90 seconds.") == "start a time of for 90 seconds."
     assert unfused_for("set a timer for 4 minutes") == "set a timer for 4 minutes"
     assert unfused_for("read message 4") == "read message 4"
+    assert unfused_for("Santa, timer, 14 seconds.") == "Santa, timer, for 10 seconds."  # "fourteen" for "for ten"
 
 
 def test_numbers_whisper_mishears_are_read_back_for_weighing() -> None:
@@ -172,6 +173,7 @@ def test_numbers_whisper_mishears_are_read_back_for_weighing() -> None:
     assert "set a timer for 1 hour and 15 minutes." in misheard_numbers("set a timer for well hour and 15 minutes.")
     assert misheard_numbers("set a timer for an hour and a half") == ["set a timer for an hour and a half"]
     assert misheard_numbers("set a time of 425 minutes")[1] == "set a time of for 25 minutes"
+    assert "Tyler for 1 hower and 15 minutes." in misheard_numbers("Tyler for well-hower and 15 minutes.")
 
 
 def test_a_bare_name_is_chosen_only_when_no_reading_with_a_command_is_near() -> None:

@@ -175,13 +175,15 @@ def digits_for_number_words(text: str) -> str:
 
 _FUSED_FOR = re.compile(r"\b(?:four|4)\s+(?=\d)|\b4(?=\d\d\b)", re.IGNORECASE)
 
-_WORD_FOR_ONE = re.compile(r"\b(?!an?\b|the\b|and\b|\d)[\w-]+?(?:-|\s+)(?=(?:hour|minute|second)s?\b)", re.IGNORECASE)
+_FOR_TEN = re.compile(r"\b(?:fourteen|14)\b", re.IGNORECASE)
+
+_WORD_FOR_ONE = re.compile(r"\b(?!an?\b|the\b|and\b|\d)[\w-]+?(?:-|\s+)(?=(?:hour|hower|minute|second)s?\b)", re.IGNORECASE)
 
 
 def unfused_for(text: str) -> str:
     """ "a timer of 425 minutes" -> "a timer of for 25 minutes": Whisper often writes "for"
-    before a number as a four, alone ("four 90") or fused with it ("425")."""
-    return _FUSED_FOR.sub("for ", text)
+    before a number as a four, alone ("four 90") or fused with it ("425", and "14" for "for ten")."""
+    return _FOR_TEN.sub("for 10", _FUSED_FOR.sub("for ", text))
 
 
 def misheard_numbers(text: str) -> list[str]:
