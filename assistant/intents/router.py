@@ -101,16 +101,17 @@ class Router:
         Numbers are set aside before comparing and put back into the chosen sentence, so a
         near miss can fix the words around a number but never invents the number itself.
         """
-        ranked = self.nearest_sentences(text, 1)
+        ranked = self.nearest_sentences(text, 1, floor=minimum)
         if not ranked or ranked[0][1] < minimum:
             return IntentMatch(UNKNOWN, {}, digits_for_number_words(normalize(text)))
         sentence, ratio, template = ranked[0]
         match = self.route(sentence)
         return IntentMatch(match.name, match.slots, match.text, f"~{template} ({ratio:.2f})")
 
-    def nearest_sentences(self, text: str, count: int) -> list[tuple[str, float, str]]:
+    def nearest_sentences(self, text: str, count: int, floor: float = 0.0) -> list[tuple[str, float, str]]:
         """Up to ``count`` template sentences closest to ``text`` letter by letter, best first,
-        as (sentence with the heard numbers put back, likeness 0..1, template sample)."""
+        as (sentence with the heard numbers put back, likeness 0..1, template sample); only
+        those with a likeness over ``floor`` (which lets the quick bounds skip most sentences)."""
         clean = digits_for_number_words(normalize(text))
         if not clean:
             return []
@@ -122,11 +123,11 @@ class Router:
         for sample_shape, sample in self._sample_shapes():
             if sample_shape.split().count(NUMBER) != len(numbers):
                 continue
-            floor = best[-1][0] if len(best) == count else 0.0
+            least = best[-1][0] if len(best) == count else floor
             matcher.set_seq1(sample_shape)
-            if matcher.real_quick_ratio() > floor and matcher.quick_ratio() > floor:
+            if matcher.real_quick_ratio() > least and matcher.quick_ratio() > least:
                 ratio = matcher.ratio()
-                if ratio > floor:
+                if ratio > least:
                     best.append((ratio, sample))
                     best.sort(key=lambda pair: -pair[0])
                     del best[count:]
