@@ -36,7 +36,7 @@ from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
 from assistant.skills.timers import TimerSkill, announcement
 from assistant.speech.engines import (DictationEngine, StreamingEngine, StreamingRecognizer, Transcript, WakeSpotter,
-                                      words_of)
+                                      without_loop, words_of)
 from assistant.speech.voice import Voice
 from assistant.speech.wake import WakeMatcher
 from assistant.letters.addressbook import AddressBook
@@ -426,15 +426,18 @@ class Pipeline:
             return self._early[1]  # the early look already read exactly this audio
         return self._transcribe(audio)
 
-    def _transcribe(self, audio: np.ndarray, named: bool = True) -> Transcript:
-        """The dictation engine's reading; while idle, with a misspelled name weighed back in
-        (``named``) or read again carefully before the speech is taken as not for us."""
+    def _transcribe(self, audio: np.ndarray, named: bool = True, glance: bool = False) -> Transcript:
+        """The dictation engine's reading (a quicker ``glance`` where only the name matters);
+        while idle, with a misspelled name weighed back in (``named``) or read again carefully
+        before the speech is taken as not for us."""
         assert self.engines.dictation is not None
         # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
         prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
-        heard = self.engines.dictation.transcribe(audio, prompt=prompt)
+        heard = self.engines.dictation.transcribe(audio, prompt=prompt, glance=glance)
         idle = self.letter is None and self.dialogue.needs_wake_word and not self._woke_early
+        if idle:  # a name read round and round is still a name ("come in, come in, come in, come")
+            heard = Transcript(without_loop(heard.text), heard.words, heard.engine)
         hit = self.wake.match(heard.text)
         if idle and named and hit is not None:
             self._name_read = hit.phrase
@@ -537,7 +540,7 @@ class Pipeline:
             # Not weighed with the name in front here: this reading ends where the name did, so
             # "the manager." weighed as "Samantha." would look like a bare name (bench/wake.py);
             # the whole utterance, read when it ends, shows whether a command follows.
-            transcript = self._transcribe(audio, named=False)
+            transcript = self._transcribe(audio, named=False, glance=True)
         except Exception:  # the utterance's end will be read again and report it
             return False
         self._early = (len(audio), transcript)

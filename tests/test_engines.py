@@ -97,6 +97,16 @@ def test_a_sentence_that_only_repeats_an_earlier_one_is_dropped() -> None:
     assert without_echoes("") == ""
 
 
+def test_a_reading_going_round_is_cut_where_it_starts_again() -> None:
+    from assistant.speech.engines import without_loop
+
+    assert without_loop("come in, come in, come in, come") == "come in,"
+    assert without_loop("Samantha, Samantha, Samantha, Samantha,") == "Samantha,"
+    assert without_loop("Well, come in, come in, come in.") == "Well, come in,"
+    assert without_loop("come in, come in.") == "come in, come in."  # twice may be meant
+    assert without_loop("Dear Tom, I miss you, and the garden misses you.") == "Dear Tom, I miss you, and the garden misses you."
+
+
 def test_whisper_returns_nothing_for_silence(whisper) -> None:
     assert whisper.transcribe(np.zeros(8000, np.int16)).text == ""
 

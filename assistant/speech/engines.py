@@ -133,10 +133,12 @@ class DictationEngine(ABC):
     name: str
 
     @abstractmethod
-    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False) -> Transcript:
+    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
+                   glance: bool = False) -> Transcript:
         """Transcribe a finished 16 kHz utterance (int16 or float32); ``words`` adds word timings
         and confidences, which cost extra time and only some callers need; ``careful`` asks for
-        the engine's slower, surer reading, for a second opinion."""
+        the engine's slower, surer reading, for a second opinion; ``glance`` for a quicker one
+        where only the first words matter (is it the name?)."""
 
     def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float] | None:
         """Log-likelihood of each of ``texts`` as the reading of ``audio``, comparable with one
@@ -147,3 +149,20 @@ class DictationEngine(ABC):
 def words_of(text: str) -> list[str]:
     """Lower-case words without punctuation, for matching what was heard."""
     return re.findall(r"[\w']+", text.casefold())
+
+
+def without_loop(text: str, repeats: int = 3) -> str:
+    """``text`` cut where a phrase comes round for the ``repeats``-th time in a row: "come in,
+    come in, come in, come" is "come in," (Whisper going round on the en-us+f3 voice's
+    "Samantha" in bench/wake.py), which can then be weighed as the name. For idle speech only:
+    someone may well dictate "no, no, no"."""
+    parts = re.split(r"(?<=[,.!?])\s+", text.strip())
+    phrases = [" ".join(words_of(part)) for part in parts]
+    for start, phrase in enumerate(phrases):
+        run = 1
+        while (start + run < len(phrases) and phrase
+               and (phrases[start + run] == phrase or (start + run == len(phrases) - 1 and phrase.startswith(phrases[-1])))):
+            run += 1
+        if run >= repeats:
+            return " ".join(parts[: start + 1])
+    return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 from typing import Sequence
@@ -58,13 +59,23 @@ commands of bench/intents.py a 15 s window read 145 commands right against 126 f
 193 of 230 with echoes dropped, see without_echoes); 3 s read far worse (a previous
 session: wake misses 35 of 198 against 12), 8 s read 118, 10 s 136, 12 s 142 and 20 s 140."""
 
+GLANCE_WINDOW_FRAMES = 800
+"""Encoder window for a glance (8 s): the wake check's read of the name. On 160 spotter-hit
+spans of the wake clips of bench/wake.py it found the name in 145 as the 15 s window did (the
+first words are what a window shorter than Whisper's 30 s reads best), and in 150 spans of talk
+without it in none, in 55 % of the time; 5 s found 139 and 3 s 135."""
+
 WINDOW_MAX_SECONDS = 4.0
 """Longest audio read through the window: commands and wake checks. Longer speech (a read-back
 of five messages, 5 to 6 s, in tests/test_mail.py) came out cut short through it, so it reads as usual."""
 
-WINDOW_MAX_TOKENS = 160
-"""New tokens a windowed read may produce: several times what WINDOW_MAX_SECONDS of speech
-needs, as a bound on the repetition loops Whisper falls into on noise."""
+TOKENS_PER_SECOND = 8
+"""New tokens a windowed read may produce per second of audio, plus TOKENS_SLACK: about twice
+what fast speech needs (200 words a minute is some 5 tokens a second), as a bound on the
+repetition loops Whisper falls into. A bare "Samantha" read through the window ran on as
+"Samantha, Samantha, ..." to the old bound of 160 tokens: 420 ms for a 0.8 s name."""
+
+TOKENS_SLACK = 8
 
 SCORE_MAX_SECONDS = 14.0
 """Longest audio weighed: what fits the encoder window with a margin. (WINDOW_MAX_SECONDS limits
@@ -94,18 +105,19 @@ class WhisperDictation(DictationEngine):
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"cannot load the Whisper model at {model_dir}: {exc}") from None
         self._tokenizer = None  # built on the first windowed read (faster_whisper.tokenizer.Tokenizer)
-        self._encoded: tuple[bytes, np.ndarray, int] | None = None
-        """The last windowed read's encoder output: (audio digest, output, audio frames), so
-        scoring readings of the same audio costs only the decoder."""
+        self._encoded: tuple[bytes, int, np.ndarray, int] | None = None
+        """The last windowed read's encoder output: (audio digest, window, output, audio frames),
+        so scoring readings of the same audio costs only the decoder."""
 
-    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False) -> Transcript:
+    def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
+                   glance: bool = False) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if samples.size < 1600:  # under 0.1 s: nothing Whisper can read, and it would hallucinate
             return Transcript("", engine=self.name)
         if not np.abs(samples).max() > 0.002:  # digital silence or a dead mic: nothing to read, much to hallucinate
             return Transcript("", engine=self.name)
         if not words and not careful and samples.size <= WINDOW_MAX_SECONDS * SAMPLE_RATE:
-            return self._read_windowed(samples, prompt)
+            return self._read_windowed(samples, prompt, GLANCE_WINDOW_FRAMES if glance else WINDOW_FRAMES)
         segments, _info = self._model.transcribe(
             # one greedy pass: temperature fallbacks re-decode the whole utterance (p95 latency x2)
             # for little gain on short utterances
@@ -132,7 +144,7 @@ class WhisperDictation(DictationEngine):
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if not texts or samples.size < 1600 or samples.size > SCORE_MAX_SECONDS * SAMPLE_RATE:
             return [float("-inf")] * len(texts)
-        encoded, frames = self._encode(samples)
+        encoded, frames = self._encode(samples, None)  # the window the reading being weighed came through
         tokenizer = self._tokenizer
         assert tokenizer is not None
         # align() adds the no-timestamps token itself, and weighs text tokens only (not the end)
@@ -154,40 +166,43 @@ class WhisperDictation(DictationEngine):
         assert self._tokenizer is not None
         return self._tokenizer.encode(" " + prompt.strip()) if prompt.strip() else []
 
-    def _encode(self, samples: np.ndarray) -> tuple[np.ndarray, int]:
-        """The encoder's output for ``samples`` through a WINDOW_FRAMES window (kept for the
-        next call on the same audio), and how many feature frames hold audio."""
+    def _encode(self, samples: np.ndarray, window_frames: int | None) -> tuple[np.ndarray, int]:
+        """The encoder's output for ``samples`` through a window of ``window_frames`` (kept for
+        the next call on the same audio; None: the window it was last encoded through, else
+        WINDOW_FRAMES), and how many feature frames hold audio."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
         digest = hashlib.blake2b(samples.tobytes(), digest_size=16).digest()
-        if self._encoded is not None and self._encoded[0] == digest:
-            return self._encoded[1], self._encoded[2]
+        if self._encoded is not None and self._encoded[0] == digest and window_frames in (None, self._encoded[1]):
+            return self._encoded[2], self._encoded[3]
+        window_frames = window_frames or WINDOW_FRAMES
         model = self._model
         if self._tokenizer is None:
             self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
         # Padded with zero features, not with silent audio (whose features are the log floor).
         # Odd as it is, it read better: 195 of the 230 commands of bench/intents.py against 180,
         # where silent padding lost the name of the en-us+f3 voice ("hmm" for "Samantha, who...").
-        features = model.feature_extractor(samples)[:, :WINDOW_FRAMES]
-        window = np.zeros((features.shape[0], WINDOW_FRAMES), np.float32)
+        features = model.feature_extractor(samples)[:, :window_frames]
+        window = np.zeros((features.shape[0], window_frames), np.float32)
         window[:, : features.shape[1]] = features
         encoded = np.asarray(model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=True))
-        self._encoded = (digest, encoded, features.shape[1])
+        self._encoded = (digest, window_frames, encoded, features.shape[1])
         return encoded, features.shape[1]
 
-    def _read_windowed(self, samples: np.ndarray, prompt: str) -> Transcript:
-        """One greedy read through a WINDOW_FRAMES encoder window, straight on CTranslate2."""
+    def _read_windowed(self, samples: np.ndarray, prompt: str, window_frames: int) -> Transcript:
+        """One greedy read through an encoder window of ``window_frames``, straight on CTranslate2."""
         import ctranslate2
 
         model = self._model
-        encoded_array, _frames = self._encode(samples)
+        encoded_array, _frames = self._encode(samples, window_frames)
         tokenizer = self._tokenizer
         assert tokenizer is not None
         tokens = model.get_prompt(tokenizer, self._prompt_tokens(prompt), without_timestamps=True)
         encoded = ctranslate2.StorageView.from_array(encoded_array)
+        most = TOKENS_SLACK + math.ceil(TOKENS_PER_SECOND * samples.size / SAMPLE_RATE)
         result = model.model.generate(
-            encoded, [tokens], beam_size=1, max_length=len(tokens) + WINDOW_MAX_TOKENS, suppress_blank=True,
+            encoded, [tokens], beam_size=1, max_length=len(tokens) + most, suppress_blank=True,
             return_scores=True, return_no_speech_prob=True,
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
@@ -215,3 +230,4 @@ def without_echoes(text: str) -> str:
         seen.append(words)
         kept.append(sentence)
     return " ".join(kept)
+
