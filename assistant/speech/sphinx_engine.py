@@ -141,6 +141,10 @@ class SphinxEngine(StreamingEngine):
         with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as keyfile:
             keyfile.write("\n".join(lines) + "\n")
         try:
+            # Measured in bench/wake.py and left at PocketSphinx's defaults: a kws_delay of 3 or 6
+            # frames (10) woke 200 ms sooner, but a hit that early cut "Some of the m(ountains)",
+            # which Whisper then read as the name; ds=2 halved the spotter's CPU and missed 6 of
+            # 198 names against 3.
             decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name)
         except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad key file
             raise SpeechError(f"PocketSphinx could not spot {', '.join(cleaned)}: {exc}") from None
