@@ -59,11 +59,11 @@ commands of bench/intents.py a 15 s window read 145 commands right against 126 f
 193 of 230 with echoes dropped, see without_echoes); 3 s read far worse (a previous
 session: wake misses 35 of 198 against 12), 8 s read 118, 10 s 136, 12 s 142 and 20 s 140."""
 
-GLANCE_WINDOW_FRAMES = 800
-"""Encoder window for a glance (8 s): the wake check's read of the name. On 160 spotter-hit
-spans of the wake clips of bench/wake.py it found the name in 145 as the 15 s window did (the
-first words are what a window shorter than Whisper's 30 s reads best), and in 150 spans of talk
-without it in none, in 55 % of the time; 5 s found 139 and 3 s 135."""
+GLANCE_WINDOW_FRAMES = 600
+"""Encoder window for a glance (6 s): the wake check's read of the name, where only the first
+words matter, which a window shorter than Whisper's 30 s reads best. In bench/wake.py (one run
+each) 6 s missed 1 of 198 names with the wake at p50 235 ms; 8 s 3 and 252 ms; the 15 s of
+plain reads 1 and 330 ms; 3 s missed 35 (a previous session, before names were weighed)."""
 
 WINDOW_MAX_SECONDS = 4.0
 """Longest audio read through the window: commands and wake checks. Longer speech (a read-back
