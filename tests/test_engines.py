@@ -70,6 +70,16 @@ def test_whisper_short_reads_through_its_window_are_as_good_and_never_echo(whisp
     assert command.lower().count("sleep") == 1, command
 
 
+def test_a_glance_reads_the_name_and_a_bare_name_does_not_run_on(whisper, speech) -> None:
+    # the wake check's quick read (6 s encoder window) of a name and of a name with a command
+    glance = whisper.transcribe(float_to_int16(speech.say("Samantha, what time is it?")), prompt="Samantha,", glance=True)
+    assert glance.text.lower().startswith("samantha"), glance.text
+    # reads are bounded by the audio's length: a bare name once went round to 160 tokens
+    name = speech.say("Samantha", Voice("en-us+f3", 150, 60))
+    bare = whisper.transcribe(float_to_int16(name), prompt="Samantha,", glance=True).text
+    assert len(bare.split()) <= 8, bare
+
+
 def test_whisper_weighs_given_sentences_on_the_audio(whisper, speech) -> None:
     # en-us+f3 saying "Samantha, help." is read by tiny.en as something else ("some men don't
     # help."); forced through the decoder, the sentence said is the likeliest of these

@@ -61,8 +61,8 @@ session: wake misses 35 of 198 against 12), 8 s read 118, 10 s 136, 12 s 142 and
 
 GLANCE_WINDOW_FRAMES = 600
 """Encoder window for a glance (6 s): the wake check's read of the name, where only the first
-words matter, which a window shorter than Whisper's 30 s reads best. In bench/wake.py (one run
-each) 6 s missed 1 of 198 names with the wake at p50 235 ms; 8 s 3 and 252 ms; the 15 s of
+words matter (a short window reads the start of the audio well, less so its end). In
+bench/wake.py (one run each) 6 s missed 1 of 198 names with the wake at p50 235 ms; 8 s 3 and 252 ms; the 15 s of
 plain reads 1 and 330 ms; 3 s missed 35 (a previous session, before names were weighed)."""
 
 WINDOW_MAX_SECONDS = 4.0
@@ -76,6 +76,7 @@ repetition loops Whisper falls into. A bare "Samantha" read through the window r
 "Samantha, Samantha, ..." to the old bound of 160 tokens: 420 ms for a 0.8 s name."""
 
 TOKENS_SLACK = 8
+"""New tokens a windowed read may produce beyond TOKENS_PER_SECOND (the name and its comma are 3)."""
 
 SCORE_MAX_SECONDS = 14.0
 """Longest audio weighed: what fits the encoder window with a margin. (WINDOW_MAX_SECONDS limits
