@@ -62,21 +62,24 @@ session: wake misses 35 of 198 against 12), 8 s read 118, 10 s 136, 12 s 142 and
 GLANCE_WINDOW_FRAMES = 600
 """Encoder window for a glance (6 s): the wake check's read of the name, where only the first
 words matter (a short window reads the start of the audio well, less so its end). In
-bench/wake.py (one run each) 6 s missed 1 of 198 names with the wake at p50 235 ms; 8 s 3 and 252 ms; the 15 s of
-plain reads 1 and 330 ms; 3 s missed 35 (a previous session, before names were weighed)."""
+bench/wake.py (one run each) 6 s missed 1 of 198 names with the wake at p50 235 ms; 8 s 3 and
+252 ms; the 15 s of plain reads 1 and 330 ms; 3 s missed 35 (a previous session, before names
+were weighed)."""
 
 WINDOW_MAX_SECONDS = 4.0
 """Longest audio read through the window: commands and wake checks. Longer speech (a read-back
 of five messages, 5 to 6 s, in tests/test_mail.py) came out cut short through it, so it reads as usual."""
 
 TOKENS_PER_SECOND = 8
-"""New tokens a windowed read may produce per second of audio, plus TOKENS_SLACK: about twice
-what fast speech needs (200 words a minute is some 5 tokens a second), as a bound on the
-repetition loops Whisper falls into. A bare "Samantha" read through the window ran on as
-"Samantha, Samantha, ..." to the old bound of 160 tokens: 420 ms for a 0.8 s name."""
+"""With TOKENS_SLACK, what a windowed read's max_length allows beyond its prompt, per second of
+audio: a bound on the repetition loops Whisper falls into. A bare "Samantha" read through the
+window ran on as "Samantha, Samantha, ..." to the old bound of 160: 420 ms for a 0.8 s name.
+CTranslate2 lets only about half of max_length be new tokens here (measured: 30 gave 15, 40
+gave 18 where the sentence ended), so a 4 s read gets about 22: a 3.7 s command at 250 words a
+minute took 18."""
 
 TOKENS_SLACK = 8
-"""New tokens a windowed read may produce beyond TOKENS_PER_SECOND (the name and its comma are 3)."""
+"""What max_length allows beyond the prompt and TOKENS_PER_SECOND, for the shortest reads."""
 
 SCORE_MAX_SECONDS = 14.0
 """Longest audio weighed: what fits the encoder window with a margin. (WINDOW_MAX_SECONDS limits
