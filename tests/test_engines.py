@@ -80,6 +80,27 @@ def test_a_glance_reads_the_name_and_a_bare_name_does_not_run_on(whisper, speech
     assert len(bare.split()) <= 8, bare
 
 
+def test_whisper_holds_numpy_blas_to_one_thread_while_it_reads_and_only_then(whisper, speech, monkeypatch) -> None:
+    """Idle OpenBLAS threads spun on the cores the encoder needed (bench/whisper_reads.py)."""
+    from threadpoolctl import threadpool_info
+
+    blas_threads: list[int] = []
+    extractor = type(whisper._model.feature_extractor)
+    extract = extractor.__call__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        blas_threads.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        return extract(self, *args, **kwargs)
+
+    monkeypatch.setattr(extractor, "__call__", spy)
+    before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    audio = float_to_int16(speech.say("Samantha, what time is it?"))
+    assert "time" in whisper.transcribe(audio, prompt="Samantha,", glance=True).text.lower()
+    assert "time" in whisper.transcribe(audio, prompt="Samantha,", careful=True).text.lower()
+    assert blas_threads and set(blas_threads) == {1}
+    assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == before
+
+
 def test_whisper_weighs_given_sentences_on_the_audio(whisper, speech) -> None:
     # en-us+f3 saying "Samantha, help." is read by tiny.en as something else ("some men don't
     # help."); forced through the decoder, the sentence said is the likeliest of these

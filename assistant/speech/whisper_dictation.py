@@ -6,6 +6,7 @@ bundles tiny.en, so a fresh install needs no download. Nothing is ever fetched f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -108,13 +109,28 @@ class WhisperDictation(DictationEngine):
             )
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"cannot load the Whisper model at {model_dir}: {exc}") from None
+        from threadpoolctl import ThreadpoolController
+
+        self._blas = ThreadpoolController()
+        """numpy's BLAS (OpenBLAS), held to one thread while Whisper runs: see _one_blas_thread."""
         self._tokenizer = None  # built on the first windowed read (faster_whisper.tokenizer.Tokenizer)
         self._encoded: tuple[bytes, int, np.ndarray, int] | None = None
         """The last windowed read's encoder output: (audio digest, window, output, audio frames),
         so scoring readings of the same audio costs only the decoder."""
 
+    def _one_blas_thread(self) -> contextlib.AbstractContextManager[object]:
+        """Whisper's features are a numpy matrix product (the mel filters): OpenBLAS ran it on
+        every core, and its idle threads then spun on them while CTranslate2 encoded. Held to one
+        thread, a glance costs about half the wall clock and CPU time, a 30 s read 0.87x
+        (bench/whisper_reads.py, 2 cores)."""
+        return self._blas.limit(limits=1, user_api="blas")
+
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
                    glance: bool = False) -> Transcript:
+        with self._one_blas_thread():
+            return self._transcribe(audio, prompt, words, careful, glance)
+
+    def _transcribe(self, audio: np.ndarray, prompt: str, words: bool, careful: bool, glance: bool) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if samples.size < 1600:  # under 0.1 s: nothing Whisper can read, and it would hallucinate
             return Transcript("", engine=self.name)
@@ -143,6 +159,10 @@ class WhisperDictation(DictationEngine):
         SCORE_MAX_SECONDS): the log-probability of its tokens, forced through the decoder.
         Whisper's own reading is its greedy best, so a sentence the templates allow can be
         weighed against it: "Samantha, help." against the "Samantha, killed." it wrote."""
+        with self._one_blas_thread():
+            return self._score(audio, texts, prompt)
+
+    def _score(self, audio: np.ndarray, texts: Sequence[str], prompt: str) -> list[float]:
         import ctranslate2
 
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
