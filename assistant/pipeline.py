@@ -167,8 +167,9 @@ class Pipeline:
         """Where in the utterance the name was read (speech before it is none of our business)."""
         self._spot_checks = 0
         self._name_read = ""
-        """The wake phrase that a reading of this utterance from its start opened with, if any
-        (a later, longer reading may leave it out)."""
+        """The wake phrase that a reading of this utterance opened with, if any: from its start
+        (a later, longer reading may leave it out), or at the spotter's hit (the command is read
+        after that phrase, not after another wake phrase its first words sound like)."""
         self._name_unsure = False
         """The spotter heard the name where Whisper read something a misspelled name could be:
         Whisper reads the whole utterance (no gating) and weighs it at the end."""
@@ -462,31 +463,40 @@ class Pipeline:
                 self._name_unsure = True  # the whole utterance decides, when it ends
         return heard
 
-    def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True) -> Transcript | None:
+    def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True,
+                       phrases: Sequence[str] = ()) -> Transcript | None:
         """``heard`` with the name in front, when Whisper finds that almost as likely as what it
         wrote: "some men don't help." for "Samantha, help." (bench/wake.py). Only where the name
         is not in the reading already ("I told Samantha" is a mention), and only if nothing or a
-        command follows it: "Samantha, the semantic" for "Amanda said the semantic" is not."""
+        command follows it: "Samantha, the semantic" for "Amanda said the semantic" is not.
+
+        Without ``insert`` (the name is known to open the reading) a command as heard is chosen
+        before one that is only near: for "Hey, what's your name?" after "Ada" woke it, "Ada,
+        your name?" scores higher than "Ada, what's your name?" (shorter readings are favoured),
+        but only the latter is a command."""
         assert self.engines.dictation is not None
         spoken = f" {' '.join(words_of(heard.text))} "
         if any(f" {phrase} " in spoken for phrase in self.wake.phrases):
             return None
         readings: list[str] = []
-        bare: list[bool] = []
-        for phrase in self.wake.phrases:
+        tiers: list[int] = []
+        for phrase in phrases or self.wake.phrases:
             for index, reading in enumerate(with_name(heard.text, phrase.title(), insert)):
                 rest = self.wake.strip(reading)
                 # the name put before the whole reading needs a command as heard: "come in," (the
                 # name itself, misspelled) is only near "come again", and must not become one
                 if self._could_be_command(rest, exact=insert and index == 0):
                     readings.append(reading)
-                    bare.append(not any(ch.isalnum() for ch in rest))
+                    if not any(ch.isalnum() for ch in rest):
+                        tiers.append(2)  # a bare name: last
+                    else:
+                        tiers.append(0 if insert or self._could_be_command(rest, exact=True) else 1)
         if not readings:
             return None
         scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
         if scores is None:
             return None
-        choice = choose_named(scores[0], scores[1:], readings, bare)
+        choice = choose_named(scores[0], scores[1:], readings, tiers)
         if choice is None:
             return None
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
@@ -555,6 +565,7 @@ class Pipeline:
             return False
         self._woke_early = True
         self._wake_from = start
+        self._name_read = hit.phrase
         self.bus.emit("wake", self.t, word=hit.phrase)
         self.dialogue.woke(self.t)
         self.session.asleep = False
@@ -567,12 +578,15 @@ class Pipeline:
 
     def _after_name(self, text: str) -> str:
         """The command in a transcript whose start the spotter and a first reading already took
-        for the name, even if this reading spells it otherwise ("Samanta, what time is it?")."""
+        for the name, even if this reading spells it otherwise ("Samanta, what time is it?").
+        Only the phrase that was read there counts: with "hey computer" a wake phrase too, "Hey,
+        what's your name?" after "Ada" woke it is not "your name?"."""
         hit = self.wake.match(text)
         if hit is not None:
             return hit.command
         words = text.split()
-        for phrase in self.wake.phrases:
+        woke_by = (self._name_read,) if self._name_read else self.wake.phrases
+        for phrase in woke_by:
             count = len(phrase.split())
             if len(words) > count and self.engines.streaming.sounds_alike(" ".join(words[:count]), phrase) >= 0.5:
                 return " ".join(words[count:])
@@ -580,7 +594,7 @@ class Pipeline:
             # "come in," for a bare "Samantha," cut off at the comma pause: weighed on the audio
             # (the reading starts with the name, so it is not weighed as coming before it)
             named = self._named_reading(self._heard_audio(), Transcript(text), self.wake.prompt(self.session.name),
-                                        insert=False)
+                                        insert=False, phrases=woke_by)
             hit = self.wake.match(named.text) if named is not None else None
             if hit is not None:
                 return hit.command

@@ -180,8 +180,13 @@ def test_a_bare_name_is_chosen_only_when_no_reading_with_a_command_is_near() -> 
     from assistant.intents.rescore import choose_named
 
     readings = ["Samantha, men don't help.", "Samantha, help.", "Samantha."]
-    picked = choose_named(-10.5, [-25.0, -9.0, -6.7], readings, [False, False, True])
+    picked = choose_named(-10.5, [-25.0, -9.0, -6.7], readings, [0, 0, 1])
     assert picked is not None and (picked.text, picked.index) == ("Samantha, help.", 1)
-    picked = choose_named(-4.0, [-25.0, -19.0, -6.2], readings, [False, False, True])
+    picked = choose_named(-4.0, [-25.0, -19.0, -6.2], readings, [0, 0, 1])
     assert picked is not None and (picked.text, picked.index) == ("Samantha.", 2)
-    assert choose_named(-4.0, [-25.0, -19.0, -16.0], readings, [False, False, True]) is None
+    assert choose_named(-4.0, [-25.0, -19.0, -16.0], readings, [0, 0, 1]) is None
+    # a command as heard ranks before one only near it, though the shorter reading scores higher
+    readings = ["Ada, what's your name?", "Ada, your name?", "Ada."]
+    picked = choose_named(-6.0, [-8.0, -5.0, -4.0], readings, [0, 1, 2])
+    assert picked is not None and picked.text == "Ada, what's your name?"
+    assert choose_named(-6.0, [-12.0, -5.0, -4.0], readings, [0, 1, 2]).text == "Ada, your name?"

@@ -89,12 +89,14 @@ def choose(heard_score: float, scores: Sequence[float], candidates: Sequence[str
 
 
 def choose_named(heard_score: float, scores: Sequence[float], readings: Sequence[str],
-                 bare: Sequence[bool]) -> Choice | None:
-    """The likeliest reading with the name in front, within NAME_MARGIN; a bare name ("Samantha.")
-    only when no reading with a command is. The scores leave out the end of text, so a shorter
-    reading is favoured: "Samantha." outscores "Samantha, help." on the audio of the latter."""
-    for wanted in (False, True):
-        group = [i for i in range(len(readings)) if bare[i] == wanted]
+                 tiers: Sequence[int]) -> Choice | None:
+    """The likeliest reading with the name in front, within NAME_MARGIN, from the first of the
+    ``tiers`` (0, 1, ...: one a reading) that has one. A bare name ("Samantha.") belongs in a
+    tier after every reading with a command: the scores leave out the end of text, so a
+    shorter reading is favoured, and "Samantha." outscores "Samantha, help." on the audio of
+    the latter."""
+    for wanted in sorted(set(tiers)):
+        group = [i for i in range(len(readings)) if tiers[i] == wanted]
         found = choose(heard_score, [scores[i] for i in group], [readings[i] for i in group], NAME_MARGIN)
         if found is not None:
             return Choice(found.text, group[found.index], found.margin)
