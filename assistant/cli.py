@@ -226,7 +226,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _console_printer(event) -> None:  # type: ignore[no-untyped-def]
-    shown = {"wake": "👂 {word}", "transcript": "you: {text}", "reply": "{name}: {text}", "error": "error: {message}"}
+    shown = {"wake": "👂 {word}", "wake_withdrawn": "(not for me: {heard})", "transcript": "you: {text}", "reply": "{name}: {text}", "error": "error: {message}"}
     if event.type in shown:
         print(shown[event.type].format(name="assistant", **event.data), file=sys.stderr)
 

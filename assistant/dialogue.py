@@ -1,7 +1,7 @@
 """The dialogue state machine, in one place.
 
 idle ──wake──▶ listening ──utterance──▶ thinking ──reply──▶ speaking ──played──▶ follow-up ──timeout──▶ idle
- ▲                │ timeout                                                         │ utterance: thinking
+ ▲                │ timeout, or the wake withdrawn                                  │ utterance: thinking
  └────────────────┘
 StartLetter ──▶ dictating ⇄ speaking (read back, questions) ──"save it"/"send it"/"cancel"──▶ follow-up
 
@@ -63,6 +63,11 @@ class Dialogue:
 
     def woke(self, t: float) -> None:
         self._go(State.LISTENING, t + self._settings.listen_timeout)
+
+    def withdraw(self) -> None:
+        """The wake was a mistake (the whole utterance shows the name was not said): back to idle,
+        with no follow-up window, as if it had never woken."""
+        self._go(State.IDLE, 0.0)
 
     def thinking(self) -> None:
         self._go(State.THINKING, 0.0)

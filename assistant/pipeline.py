@@ -576,20 +576,22 @@ class Pipeline:
         (the VAD joins them in a noisy room) stays out of the command's transcript."""
         return self._segmenter.utterance()[self._wake_from :]
 
-    def _after_name(self, text: str) -> str:
+    def _after_name(self, text: str) -> tuple[str, bool]:
         """The command in a transcript whose start the spotter and a first reading already took
-        for the name, even if this reading spells it otherwise ("Samanta, what time is it?").
+        for the name, even if this reading spells it otherwise ("Samanta, what time is it?"),
+        and whether this reading holds the name (as written, or weighed on the audio) rather
+        than only something that sounds a little like it ("some of the mountains").
         Only the phrase that was read there counts: with "hey computer" a wake phrase too, "Hey,
         what's your name?" after "Ada" woke it is not "your name?"."""
         hit = self.wake.match(text)
         if hit is not None:
-            return hit.command
+            return hit.command, True
         words = text.split()
         woke_by = (self._name_read,) if self._name_read else self.wake.phrases
         for phrase in woke_by:
             count = len(phrase.split())
             if len(words) > count and self.engines.streaming.sounds_alike(" ".join(words[:count]), phrase) >= 0.5:
-                return " ".join(words[count:])
+                return " ".join(words[count:]), False
         if self.engines.dictation is not None:
             # "come in," for a bare "Samantha," cut off at the comma pause: weighed on the audio
             # (the reading starts with the name, so it is not weighed as coming before it)
@@ -597,8 +599,8 @@ class Pipeline:
                                         insert=False, phrases=woke_by)
             hit = self.wake.match(named.text) if named is not None else None
             if hit is not None:
-                return hit.command
-        return text.strip()
+                return hit.command, True
+        return text.strip(), False
 
     def _wake_window_passed(self) -> bool:
         """While idle, only the start of an utterance can hold the wake word: once WAKE_WINDOW
@@ -692,8 +694,9 @@ class Pipeline:
             self._dictate(self.wake.strip(text))
             return
         hit = self.wake.match(text)
+        named = True
         if self._woke_early:
-            command = self._after_name(text)
+            command, named = self._after_name(text)
         else:
             if hit is None and self.dialogue.needs_wake_word:
                 return
@@ -710,6 +713,14 @@ class Pipeline:
             return
         self.dialogue.thinking()
         intent = self._understand(command, text)
+        if intent.name == UNKNOWN and not named:
+            # The glance took the start of the utterance for the name ("Some of the m(ountains)"
+            # read as "Samantha, Samantha," in bench/wake.py); the whole reading neither holds the
+            # name nor a command: the wake is withdrawn before anything was said or played.
+            log.info("woke on %r, but the whole utterance was %r: not for me", self._name_read, text)
+            self.bus.emit("wake_withdrawn", self.t, word=self._name_read, heard=text)
+            self.dialogue.withdraw()
+            return
         self.bus.emit("transcript", self.t, text=command)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
         if cut is not None and intent.name == UNKNOWN:

@@ -7,6 +7,8 @@
    replies have no follow-up window, so every clip must wake the assistant by itself.
 2. False wakes: the real recordings and long synthesized passages full of near-misses
    ("Amanda", "Samuel", "semantic", "Atlanta", "I told Samantha"), none starting with the name.
+   A wake taken at a spotter hit and withdrawn when the utterance ends (nothing said or played)
+   is counted apart, and is no hit in part 1 either.
 3. Idle CPU: the real daemon on the virtual headset listening to silence, then to non-wake
    speech played into the mic without pause, against a plain sounddevice capture loop
    measured at the same time (the least any listener can cost).
@@ -93,9 +95,21 @@ def real_clips(voice: Voice) -> tuple[np.ndarray, list[tuple[float, float, str]]
     return np.concatenate(pieces), marks
 
 
+def standing_wakes(events: list[dict]) -> list[dict]:
+    """The ``wake`` events not withdrawn when their utterance ended (the pipeline's
+    ``wake_withdrawn``: nothing was said or played, so they count neither as hits nor as false wakes)."""
+    kept: list[dict] = []
+    for event in events:
+        if event["type"] == "wake":
+            kept.append(event)
+        elif event["type"] == "wake_withdrawn" and kept:
+            kept.pop()
+    return kept
+
+
 def score(events: list[dict], marks: list[tuple[float, float, str]]) -> tuple[list[str], list[float], list[float]]:
     """Missed clips; and, for each hit, end of the name to ``wake`` in audio time and on the live clock."""
-    wakes = [(e["t"], e["wall"]) for e in events if e["type"] == "wake"]
+    wakes = [(e["t"], e["wall"]) for e in standing_wakes(events)]
     missed, latencies, walls = [], [], []
     for name_end, clip_end, label in marks:
         hits = [(t, wall) for t, wall in wakes if name_end - 0.3 <= t <= clip_end + 1.5]
@@ -204,7 +218,8 @@ def main() -> None:
     t0 = time.monotonic()
     false_events = runner.run(talk)
     talk_wall = time.monotonic() - t0
-    false_wakes = [e for e in false_events if e["type"] == "wake"]
+    false_wakes = standing_wakes(false_events)
+    withdrawn = [e for e in false_events if e["type"] == "wake_withdrawn"]
     talk_reads = len(reads)
 
     cpu = measure_cpu(args.cpu_seconds, talk)
@@ -222,6 +237,7 @@ def main() -> None:
 |---|---|---|
 | wake misses | {len(missed)}/{total} = {100 * len(missed) / total:.1f} % | <= 3 % |
 | false wakes on {talk_hours * 60:.1f} min of speech without the name | {len(false_wakes)} ({len(false_wakes) / talk_hours:.1f} per hour) | <= 0.3 per hour |
+| wakes withdrawn on that speech (taken at a spotter hit, nothing said) | {len(withdrawn)} | |
 | Whisper reads on that speech (spotter hits double-checked) | {talk_reads} ({talk_reads / (talk_hours * 60):.1f} per minute), file mode {len(talk) / SAMPLE_RATE / talk_wall:.0f}x real time | |
 | idle CPU, silence ({args.cpu_seconds:.0f} s, virtual headset) | {cpu['silence_daemon']:.2f} % of a core (capture loop alone: {cpu['silence_baseline']:.2f} %, {cpu['silence_daemon'] / max(0.01, cpu['silence_baseline']):.1f}x) | <= 3 % |
 | idle CPU, non-stop speech without the name | {cpu['speech_daemon']:.2f} % of a core (capture loop alone: {cpu['speech_baseline']:.2f} %, {cpu['speech_daemon'] / max(0.01, cpu['speech_baseline']):.1f}x) | <= 3 % |
@@ -234,6 +250,7 @@ waits for the ones before it (`feed_live` in bench/common.py), so a Whisper read
 `wake` event by its own time and that of any read still queued before it.
 
 False wakes: {", ".join(repr(e.get("word")) + " at " + str(e["t"]) for e in false_wakes) or "none"}.
+Withdrawn: {", ".join(repr(e.get("heard")) + " at " + str(e["t"]) for e in withdrawn) or "none"}.
 
 Misses:
 """ + ("\n".join(f"- {m}" for m in missed[:30]) or "- none")
