@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Literal, Protocol, Sequence
 
 import numpy as np
 
@@ -47,6 +47,10 @@ from assistant.letters.spoken import COMMAND_PHRASES, parse_command
 from assistant.state import Remembered
 
 log = logging.getLogger(__name__)
+
+
+NameReading = Literal["read", "sounds_alike", "left_out"]
+"""How the whole reading of an utterance that woke it mid-way has the name (Pipeline._after_name)."""
 
 
 class Source(Protocol):
@@ -576,22 +580,22 @@ class Pipeline:
         (the VAD joins them in a noisy room) stays out of the command's transcript."""
         return self._segmenter.utterance()[self._wake_from :]
 
-    def _after_name(self, text: str) -> tuple[str, bool]:
+    def _after_name(self, text: str) -> tuple[str, NameReading]:
         """The command in a transcript whose start the spotter and a first reading already took
         for the name, even if this reading spells it otherwise ("Samanta, what time is it?"),
-        and whether this reading holds the name (as written, or weighed on the audio) rather
-        than only something that sounds a little like it ("some of the mountains").
+        and how this reading has the name: as written or weighed on the audio ("read"), as words
+        that sound a little like it ("sounds_alike": "some of the mountains"), or not at all.
         Only the phrase that was read there counts: with "hey computer" a wake phrase too, "Hey,
         what's your name?" after "Ada" woke it is not "your name?"."""
         hit = self.wake.match(text)
         if hit is not None:
-            return hit.command, True
+            return hit.command, "read"
         words = text.split()
         woke_by = (self._name_read,) if self._name_read else self.wake.phrases
         for phrase in woke_by:
             count = len(phrase.split())
             if len(words) > count and self.engines.streaming.sounds_alike(" ".join(words[:count]), phrase) >= 0.5:
-                return " ".join(words[count:]), False
+                return " ".join(words[count:]), "sounds_alike"
         if self.engines.dictation is not None:
             # "come in," for a bare "Samantha," cut off at the comma pause: weighed on the audio
             # (the reading starts with the name, so it is not weighed as coming before it)
@@ -599,8 +603,8 @@ class Pipeline:
                                         insert=False, phrases=woke_by)
             hit = self.wake.match(named.text) if named is not None else None
             if hit is not None:
-                return hit.command, True
-        return text.strip(), False
+                return hit.command, "read"
+        return text.strip(), "left_out"
 
     def _wake_window_passed(self) -> bool:
         """While idle, only the start of an utterance can hold the wake word: once WAKE_WINDOW
@@ -694,9 +698,9 @@ class Pipeline:
             self._dictate(self.wake.strip(text))
             return
         hit = self.wake.match(text)
-        named = True
+        name_as: NameReading = "read"
         if self._woke_early:
-            command, named = self._after_name(text)
+            command, name_as = self._after_name(text)
         else:
             if hit is None and self.dialogue.needs_wake_word:
                 return
@@ -713,10 +717,12 @@ class Pipeline:
             return
         self.dialogue.thinking()
         intent = self._understand(command, text)
-        if intent.name == UNKNOWN and not named:
+        if intent.name == UNKNOWN and name_as == "sounds_alike":
             # The glance took the start of the utterance for the name ("Some of the m(ountains)"
-            # read as "Samantha, Samantha," in bench/wake.py); the whole reading neither holds the
-            # name nor a command: the wake is withdrawn before anything was said or played.
+            # read as "Samantha, Samantha," in bench/wake.py); the whole reading has other words
+            # there, which only sound a little like it, and no command follows: the wake is
+            # withdrawn before anything was said or played. (Where a long reading leaves the name
+            # out altogether, as Whisper often does before talk that is no command, it stands.)
             log.info("woke on %r, but the whole utterance was %r: not for me", self._name_read, text)
             self.bus.emit("wake_withdrawn", self.t, word=self._name_read, heard=text)
             self.dialogue.withdraw()
