@@ -65,8 +65,9 @@ class Dialogue:
         self._go(State.LISTENING, t + self._settings.listen_timeout)
 
     def withdraw(self) -> None:
-        """The wake was a mistake (the whole utterance shows the name was not said): back to idle,
-        with no follow-up window, as if it had never woken."""
+        """Back to idle at once, with no follow-up window, as if it had never woken: the wake was
+        a mistake (the whole utterance shows the name was not said), or the talk around the
+        assistant is not for it."""
         self._go(State.IDLE, 0.0)
 
     def thinking(self) -> None:

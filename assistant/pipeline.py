@@ -178,8 +178,10 @@ class Pipeline:
         """The spotter heard the name where Whisper read something a misspelled name could be:
         Whisper reads the whole utterance (no gating) and weighs it at the end."""
         self._echo = EchoGate()
-        self._playing: tuple[np.ndarray, float] | None = None
-        self._cut_reply: np.ndarray | None = None
+        self._playing: tuple[np.ndarray, float, bool] | None = None
+        """The reply on the sink: its audio, when it started, and whether it is a cut one going on."""
+        self._cut_reply: tuple[np.ndarray, bool] | None = None
+        """What barge-in left of the reply, and whether it had gone on after a cut before."""
 
     def _recover_letter(self) -> str:
         """A letter that was being written when the last run died: ask whether to go on."""
@@ -685,9 +687,9 @@ class Pipeline:
         self._echo.stopped(self.t)
         self.bus.emit("speak_end", self.t, interrupted=True)
         if self._playing is not None:
-            pcm, start = self._playing
+            pcm, start, resumed = self._playing
             done = int((self.t - start) * SAMPLE_RATE)
-            self._cut_reply = pcm[done:] if 0 <= done < len(pcm) else None
+            self._cut_reply = (pcm[done:], resumed) if 0 <= done < len(pcm) else None
         self.dialogue.barge_in(self.t)
 
     def _handle_text(self, text: str) -> None:
@@ -711,7 +713,7 @@ class Pipeline:
             command = hit.command if hit is not None else text.strip()
         if not any(ch.isalnum() for ch in command):
             if cut is not None and hit is None:
-                self._play(cut, resumed=True)  # a cough or a sigh over the reply: go on with it
+                self._go_on_with(cut)  # a cough or a sigh over the reply
                 return
             self._earcon("wake")  # a bare wake word: say "I'm listening" and wait for the command
             return
@@ -730,7 +732,7 @@ class Pipeline:
         self.bus.emit("transcript", self.t, text=command)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
         if cut is not None and intent.name == UNKNOWN:
-            self._play(cut, resumed=True)  # talk not meant for the assistant: finish the reply
+            self._go_on_with(cut)  # talk not meant for the assistant
             return
         if intent.name == "StartLetter":
             self._start_letter(intent)
@@ -933,9 +935,21 @@ class Pipeline:
         assert self._sink is not None
         start = max(self.t, self._sink.play(pcm, self.t))
         self._echo.played(pcm, start)
-        self._playing = (pcm, start)
+        self._playing = (pcm, start, bool(fields.get("resumed")))
         self.bus.emit("speak_start", start, **fields)
         self.dialogue.speaking(until=start + len(pcm) / SAMPLE_RATE)
+
+    def _go_on_with(self, cut: tuple[np.ndarray, bool]) -> None:
+        """Something not meant for the assistant was said over its reply: the rest of the reply
+        plays. Talked over again, it is dropped and the assistant goes back to idle: people
+        talking among themselves kept it listening, and reading every sentence as a command,
+        for as long as they talked (a false wake in bench/wake.py's talk did)."""
+        rest, resumed_before = cut
+        if resumed_before:
+            log.info("talked over twice by talk not meant for me: the rest of the reply is dropped")
+            self.dialogue.withdraw()
+            return
+        self._play(rest, resumed=True)
 
     def _earcon(self, kind: str) -> None:
         if self.settings.audio.earcons and self._sink is not None:

@@ -65,6 +65,23 @@ def test_talk_not_meant_for_it_lets_the_reply_go_on(run_file, speech) -> None:
     assert np.abs(out[int(resumed * SAMPLE_RATE) : int((resumed + 1.0) * SAMPLE_RATE)]).max() > 0.05
 
 
+def test_talked_over_again_it_drops_the_reply_and_goes_back_to_idle(run_file, speech) -> None:
+    # people talking among themselves over the reply: it goes on once, then gives way, and what
+    # they say next (a command, but without the name) is none of its business
+    before = speech.scene(0.5, HELP, 2.5)
+    audio = speech.scene(before, "the weather is lovely", 1.2, "and the garden is green", 1.0,
+                         "what time is it?", 8.0)
+    events, out = run_file(audio)
+    starts = of(events, "speak_start")
+    assert [s.get("resumed", False) for s in starts] == [False, True]
+    ends = of(events, "speak_end")
+    assert [e["interrupted"] for e in ends] == [True, True]
+    assert "GetTime" not in [e["name"] for e in of(events, "intent")]
+    assert len(of(events, "reply")) == 1
+    # nothing plays after the second cut
+    assert not np.abs(out[int(ends[1]["t"] * SAMPLE_RATE) + 1 :]).any()
+
+
 def test_barge_in_can_be_turned_off(run_file, speech, tmp_path: Path) -> None:
     audio, _ = over_the_reply(speech, "stop")
     settings = parse_text("[audio]\nbarge_in = false\n", tmp_path / "c.toml")
