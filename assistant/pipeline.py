@@ -734,6 +734,13 @@ class Pipeline:
         if cut is not None and intent.name == UNKNOWN:
             self._go_on_with(cut)  # talk not meant for the assistant
             return
+        if intent.name == UNKNOWN and hit is None and not self._woke_early and self.session.pending is None:
+            # In the follow-up window, without the name, and no command: the user turned to
+            # somebody else. "Sorry, I didn't catch that" there would open another window, and
+            # a conversation would keep it answering every sentence.
+            log.info("no command in the follow-up window, %r: back to idle", command)
+            self.dialogue.withdraw()
+            return
         if intent.name == "StartLetter":
             self._start_letter(intent)
             return

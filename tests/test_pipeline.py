@@ -124,6 +124,15 @@ def test_follow_up_needs_no_wake_word_and_then_expires(run_file, speech) -> None
     assert len(of(events, "wake")) == 1
 
 
+def test_talk_in_the_follow_up_window_that_is_no_command_closes_it_silently(run_file, speech) -> None:
+    # the user turns to somebody else after the reply: no "Sorry, I didn't catch that" (which
+    # would open another window), and what follows without the name is not for it
+    events, _ = run_file(speech.scene(0.5, "Samantha, what is your name?", 3.0, "the weather is lovely today", 1.5,
+                                      "What time is it?", 6.0))
+    assert of(events, "intent", "name") == ["GetName", "Unknown"]
+    assert of(events, "reply", "text") == ["My name is Samantha."]
+
+
 def test_repeat_says_the_last_reply_again(run_file, speech) -> None:
     events, _ = run_file(speech.scene(0.5, "Samantha, what is your name?", 3.0, "Samantha, what did you say?", 5.0))
     assert of(events, "intent", "name") == ["GetName", "Repeat"], of(events, "transcript", "text")
