@@ -173,6 +173,58 @@ def measure_cpu(seconds: float, speech: np.ndarray) -> dict[str, float]:
     return result
 
 
+class StageClock:
+    """Process CPU seconds by pipeline stage during a file-mode run: the spotter, and Whisper's
+    glances (the wake check), careful 30 s reads, plain reads and scoring (weighing readings).
+    What the talk costs, and where; the engines are wrapped, the pipeline is untouched."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.seconds: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.active = False
+        dictation = runner.engines.dictation
+        transcribe, weigh = dictation.transcribe, dictation.score
+
+        def timed_transcribe(*a, **k):  # type: ignore[no-untyped-def]
+            stage = "Whisper glances" if k.get("glance") else "Whisper careful reads" if k.get("careful") else "Whisper plain reads"
+            return self._clocked(stage, transcribe, *a, **k)
+
+        def timed_score(*a, **k):  # type: ignore[no-untyped-def]
+            return self._clocked("Whisper weighing", weigh, *a, **k)
+
+        dictation.transcribe = timed_transcribe  # type: ignore[method-assign]
+        dictation.score = timed_score  # type: ignore[method-assign]
+        streaming = runner.engines.streaming
+        make_spotter = streaming.spotter
+
+        def clocked_spotter(*a, **k):  # type: ignore[no-untyped-def]
+            spotter = make_spotter(*a, **k)
+            if spotter is not None:
+                accept = spotter.accept
+                spotter.accept = lambda frame: self._clocked("PocketSphinx spotter", accept, frame)  # type: ignore[method-assign]
+            return spotter
+
+        streaming.spotter = clocked_spotter  # type: ignore[method-assign]
+
+    def _clocked(self, stage: str, call, *a, **k):  # type: ignore[no-untyped-def]
+        if not self.active:
+            return call(*a, **k)
+        started = time.process_time()
+        try:
+            return call(*a, **k)
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.process_time() - started
+            self.counts[stage] = self.counts.get(stage, 0) + 1
+
+    def table(self, total: float, audio_seconds: float) -> str:
+        rows = [f"| all of it (file mode, no capture) | {100 * total / audio_seconds:.2f} % | |"]
+        for stage, seconds in sorted(self.seconds.items(), key=lambda item: -item[1]):
+            rows.append(f"| {stage} | {100 * seconds / audio_seconds:.2f} % | {self.counts[stage]} |")
+        rest = total - sum(self.seconds.values())
+        rows.append(f"| the rest (VAD, segmenting, routing, events) | {100 * rest / audio_seconds:.2f} % | |")
+        return "| stage | share of a core | calls |\n|---|---|---|\n" + "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -192,6 +244,7 @@ def main() -> None:
             reads.append(time.perf_counter() - started)
 
     runner.engines.dictation.transcribe = timed  # type: ignore[method-assign]
+    stages = StageClock(runner)
     started = time.monotonic()
     total, missed, latencies, walls = 0, [], [], []
     for index, voice in enumerate(voices):
@@ -215,9 +268,11 @@ def main() -> None:
     talk = non_wake_speech(voices)
     talk_hours = len(talk) / SAMPLE_RATE / 3600
     reads.clear()
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
+    stages.active = True
     false_events = runner.run(talk)
-    talk_wall = time.monotonic() - t0
+    stages.active = False
+    talk_wall, talk_cpu = time.monotonic() - t0, time.process_time() - cpu0
     false_wakes = standing_wakes(false_events)
     withdrawn = [e for e in false_events if e["type"] == "wake_withdrawn"]
     talk_reads = len(reads)
@@ -251,6 +306,11 @@ waits for the ones before it (`feed_live` in bench/common.py), so a Whisper read
 
 False wakes: {", ".join(repr(e.get("word")) + " at " + str(e["t"]) for e in false_wakes) or "none"}.
 Withdrawn: {", ".join(repr(e.get("heard")) + " at " + str(e["t"]) for e in withdrawn) or "none"}.
+
+Where the CPU goes on that speech (file mode, {len(talk) / SAMPLE_RATE:.0f} s of audio, whole run; the
+daemon's figure above is {args.cpu_seconds:.0f} s of it, live, with capture):
+
+{stages.table(talk_cpu, len(talk) / SAMPLE_RATE)}
 
 Misses:
 """ + ("\n".join(f"- {m}" for m in missed[:30]) or "- none")
