@@ -461,7 +461,7 @@ class Pipeline:
             reading = self._named_reading(audio, heard, prompt)
             if reading is not None and named:
                 return reading
-            if reading is not None or self._name_unsure:
+            if reading is not None:
                 careful = self.engines.dictation.transcribe(audio, prompt=prompt, careful=True)
                 if self.wake.match(careful.text) is not None:
                     return careful

@@ -19,7 +19,8 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
     else:
         data = data.astype(np.float32)
     if data.ndim == 2:
-        data = data.mean(axis=1)
+        # one channel (the capture callback's case, ten times a second) needs no averaging
+        data = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
     return data
 
 

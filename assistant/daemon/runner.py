@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 5.0
 """Seconds of audio a stop waits for the sentence being spoken to end: it is heard out, not cut."""
 
+STATUS_FRAMES = 10
+"""Frames between two refreshes of the status snapshot (and after every command at once):
+rebuilt for every 20 ms frame, it was the audio loop's largest cost on silence after the
+pipeline itself (py-spy on the idle daemon)."""
+
+
 class AlreadyRunning(EarpieceError):
     exit_code = 0
 
@@ -115,12 +121,13 @@ class Daemon:
 
     def _loop(self) -> None:
         assert self.pipeline is not None
-        for frame in self._frames():
-            self._service()
+        for index, frame in enumerate(self._frames()):
+            served = self._service()
             if self._done():
                 return
             self.pipeline.feed(np.zeros(FRAME_SAMPLES, np.int16) if self._muted else frame)
-            self._update_status()
+            if served or index % STATUS_FRAMES == 0:
+                self._update_status()
             self.notifier.watchdog()
 
     def _frames(self) -> Iterator[np.ndarray]:
@@ -163,15 +170,19 @@ class Daemon:
             settings = self.settings
             self.watcher = MailWatcher(lambda: open_store(settings), self._mail_notices.put).start()
 
-    def _service(self) -> None:
+    def _service(self) -> bool:
+        """Apply what arrived since the last frame (reload, mail, control commands); True if anything did."""
+        served = False
         if self._reload_requested.is_set():
             self._reload_requested.clear()
             self._reload()
+            served = True
         while self.pipeline is not None:
             try:
                 notice = self._mail_notices.get_nowait()
             except queue.Empty:
                 break
+            served = True
             if isinstance(notice, NewMail):
                 self.pipeline.new_mail(notice.envelopes, announce=not self._muted)
             elif notice.recovered:
@@ -182,12 +193,15 @@ class Daemon:
             try:
                 request, future = self._commands.get_nowait()
             except queue.Empty:
-                return
+                return served
+            served = True
             try:
-                future.set_result(self._apply(request))
+                response = self._apply(request)
             except Exception as exc:  # a failing command is an answer, never a dead daemon
                 log.exception("control command %s failed", request.get("cmd"))
-                future.set_result({"ok": False, "error": f"{request.get('cmd')} failed: {exc}"})
+                response = {"ok": False, "error": f"{request.get('cmd')} failed: {exc}"}
+            self._update_status()  # a status asked right after this answer already shows its effect
+            future.set_result(response)
 
     # --- commands -----------------------------------------------------------------------------
 
