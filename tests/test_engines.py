@@ -118,6 +118,32 @@ def test_whisper_weighs_given_sentences_on_the_audio(whisper, speech) -> None:
     assert whisper.score(np.zeros(16000 * 16, np.int16), ["a"]) == [float("-inf")]
 
 
+def test_a_name_left_out_of_a_reading_is_weighed_back_only_where_it_was_said(whisper, speech, shared_speech: Path) -> None:
+    # What decides whether a doubtful wake stands when no command follows: a name that was said
+    # is about as likely put back before Whisper's reading that left it out; one never said is not
+    from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, name_put_back
+
+    def put_back(audio: np.ndarray, heard: str) -> float:
+        scores = whisper.score(audio, [heard, *name_put_back(heard, "Samantha")], prompt="Samantha,")
+        return max(scores[1:]) - scores[0]
+
+    name = speech.say("Samantha", Voice("en-us+f3", 150, 60))
+    name = name[: np.flatnonzero(np.abs(name) > 0.01)[-1] + 1]
+    for recording in ("cmu-arctic-a0024", "librispeech-61-70968-0002"):
+        said = read_wav(shared_speech / f"{recording}.wav")[: 6 * 16000]
+        said = said * (0.3 / np.abs(said).max())
+        left_out = whisper.transcribe(float_to_int16(said), prompt="Samantha,").text  # the reading without the name
+        audio = float_to_int16(np.concatenate([name * (0.3 / np.abs(name).max()), np.zeros(1600, np.float32), said]))
+        assert put_back(audio, left_out) > -LEFT_OUT_NAME_MARGIN, (recording, left_out)
+    for text, voice in (("Summer in Atlanta is humid, so we stayed inside with the fan on.", Voice("en-us+m3", 185, 45)),
+                        ("Santa Ana winds blew across the valley all afternoon.", Voice("en-gb", 175, 40))):
+        audio = float_to_int16(speech.say(text, voice))
+        heard = whisper.transcribe(audio, prompt="Samantha,").text
+        assert "samantha" not in heard.lower()
+        assert put_back(audio, heard) < -LEFT_OUT_NAME_MARGIN, heard
+    assert name_put_back("Mr. Quilter is here.", "Ada") == ["Ada. Mr. Quilter is here.", "Ada, mr. Quilter is here."]
+
+
 def test_a_sentence_that_only_repeats_an_earlier_one_is_dropped() -> None:
     from assistant.speech.whisper_dictation import without_echoes
 

@@ -26,6 +26,13 @@ NAME_MARGIN = 5.0
 stricter, since it decides whether idle speech is for the assistant at all. The wake clips of
 bench/wake.py came within 4.9 ("come in." for "Samantha.")."""
 
+LEFT_OUT_NAME_MARGIN = 10.0
+"""How much less likely than Whisper's reading of a whole utterance that left out a doubtful name
+that reading with the name put back (name_put_back) may be, for a wake on that name to stand
+(Pipeline._doubtful_wake_unfounded). The en-us+f3 voice's "Samantha" before real recordings came
+back within 5.0 to 9.1 in bench/wake.py (Whisper left it out of all of them); talk that was never
+a call ("Summer in Atlanta...", "Santa Ana winds...") 8.5 to 20.9 short, most of it past 10."""
+
 NAME_SPAN = 3
 """Words at the start of a reading that may be a misspelled name ("some men don't" for Samantha)."""
 
@@ -75,6 +82,14 @@ def with_name(heard: str, name: str, insert: bool = True) -> list[str]:
     if len(words) <= NAME_SPAN + 1:
         readings.append(f"{name}.")  # all of it was the name ("come in, come in.")
     return readings
+
+
+def name_put_back(heard: str, name: str) -> list[str]:
+    """A reading that left the name out, with the name put back in front: as a call of its own
+    ("Samantha. Mr. Quilter is...") and opening the sentence ("Samantha, mr. Quilter is...")."""
+    if not heard.strip():
+        return [f"{name}."]
+    return [f"{name}. {heard.strip()}", with_name(heard, name)[0]]
 
 
 def choose(heard_score: float, scores: Sequence[float], candidates: Sequence[str], margin: float) -> Choice | None:
