@@ -6,16 +6,19 @@
    daemon would hear them (the spotter adapts to the voice over the first seconds of speech);
    replies have no follow-up window, so every clip must wake the assistant by itself.
 2. False wakes: the real recordings and long synthesized passages full of near-misses
-   ("Amanda", "Samuel", "semantic", "Atlanta", "I told Samantha"), none starting with the name.
+   ("Amanda", "Samuel", "semantic", "Atlanta", "I told Samantha"), none starting with the name;
+   then the passages and a few more near-misses again, each voice faster and slower, at another
+   pitch, over a little background noise (12 more minutes).
    A wake taken at a spotter hit and withdrawn when the utterance ends (nothing said or played)
    is counted apart, and is no hit in part 1 either.
-3. Idle CPU: the real daemon on the virtual headset listening to silence, then to non-wake
-   speech played into the mic without pause, against a plain sounddevice capture loop
-   measured at the same time (the least any listener can cost).
+3. Idle CPU: the real daemon on the virtual headset listening to silence, then to one whole
+   pass of the real recordings and of the near-miss passages, each played into the mic in a
+   loop, against a plain sounddevice capture loop measured at the same time (the least any
+   listener can cost).
 4. Latency: end of the name (known, since the clip is built from it) to the `wake` event, on a
    simulated live clock (frames arrive every 20 ms and queue behind slow ones), and in audio time.
 
-Run: .venv/bin/python bench/wake.py [--quick] [--cpu-seconds N]   (writes "Wake word" in docs/benchmarks.md)
+Run: .venv/bin/python bench/wake.py [--quick] [--cpu-seconds N] [--talk-seconds N]   (writes "Wake word" in docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -53,6 +56,14 @@ PASSAGES = (
     "We spent the evening talking about music, about books, and about the time we missed the train.",
     "Please remember to water the plants and to feed the cat while I am away in Santa Monica.",
     "The semantics of that sentence are unclear, said the teacher, and the students agreed with her.",
+)
+MORE_PASSAGES = (
+    "Samuel Adams was a brewer, or so the label on the bottle told me.",
+    "Some of them came early and some of them came late, but all of them were hungry.",
+    "The semester ended on a Monday, and the manager of the canteen closed it at once.",
+    "Santa Ana winds blew across the valley all afternoon.",
+    "I said to Amanda that the sandwich was the best thing on the menu.",
+    "Summer in Atlanta is humid, so we stayed inside with the fan on.",
 )
 
 
@@ -121,17 +132,41 @@ def score(events: list[dict], marks: list[tuple[float, float, str]]) -> tuple[li
     return missed, latencies, walls
 
 
-def non_wake_speech(voices: tuple[Voice, ...]) -> np.ndarray:
+def recorded_talk() -> np.ndarray:
+    """The real recordings, one after another: natural speech without the name."""
     pieces = []
     for path in sorted(SHARED.glob("*.wav")):
         pieces += [read_wav(path), np.zeros(SAMPLE_RATE, np.float32)]
+    return np.concatenate(pieces)
+
+
+def near_miss_talk(voices: tuple[Voice, ...]) -> np.ndarray:
+    """The passages full of near-misses, in every voice: talk made to tempt the spotter."""
+    pieces = []
     for voice in voices:
         for passage in PASSAGES:
             pieces += [say(passage, voice), np.zeros(int(0.7 * SAMPLE_RATE), np.float32)]
     return np.concatenate(pieces)
 
 
-def measure_cpu(seconds: float, speech: np.ndarray) -> dict[str, float]:
+def non_wake_speech(voices: tuple[Voice, ...]) -> np.ndarray:
+    return np.concatenate([recorded_talk(), near_miss_talk(voices)])
+
+
+def varied_speech(voices: tuple[Voice, ...]) -> np.ndarray:
+    """The passages again, each voice faster and lower, then slower and higher, over a little noise."""
+    pieces = []
+    for voice in voices:
+        for variant in (Voice(voice.name, voice.rate + 30, voice.pitch - 10), Voice(voice.name, voice.rate - 15, voice.pitch + 10)):
+            for passage in PASSAGES + MORE_PASSAGES:
+                pieces += [say(passage, variant), np.zeros(int(0.6 * SAMPLE_RATE), np.float32)]
+    return with_noise(np.concatenate(pieces), 0.004, 7)
+
+
+def measure_cpu(seconds: float, talks: dict[str, np.ndarray], talk_seconds: float = 0.0) -> dict[str, float]:
+    """Percent of a core for the daemon and the plain capture loop: ``seconds`` of silence, then
+    each of ``talks`` played into the mic in a loop, measured over one whole pass of it (or
+    ``talk_seconds``) after 10 s of warm-up."""
     headset = VirtualHeadset().start()
     env = headset.env()
     work = Path(tempfile.mkdtemp(prefix="earpiece-wake-"))
@@ -140,8 +175,11 @@ def measure_cpu(seconds: float, speech: np.ndarray) -> dict[str, float]:
         env[f"XDG_{name}_HOME"] = str(work / name.lower())
     config = work / "config.toml"
     config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n')
-    wav = work / "talk.wav"
-    write_wav(wav, float_to_int16(speech))
+    waves = {}
+    for label, audio in talks.items():
+        waves[label] = work / f"{label}.wav"
+        write_wav(waves[label], float_to_int16(audio))
+    measured = {label: talk_seconds or len(audio) / SAMPLE_RATE for label, audio in talks.items()}
     daemon = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(config), "daemon", "start",
                                "--foreground"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result: dict[str, float] = {}
@@ -150,15 +188,15 @@ def measure_cpu(seconds: float, speech: np.ndarray) -> dict[str, float]:
             assert daemon.poll() is None, "daemon died"
             time.sleep(0.1)
         time.sleep(5)
-        baseline = subprocess.Popen([sys.executable, "-c", CAPTURE_LOOP, str(2 * seconds + 30)], env=env)
+        baseline = subprocess.Popen([sys.executable, "-c", CAPTURE_LOOP, str(seconds + sum(measured.values()) + 20 * len(talks) + 20)], env=env)
         time.sleep(3)
-        for label in ("silence", "speech"):
+        for label in ("silence", *talks):
             player = None
-            if label == "speech":  # the spotter warms up on the first seconds, as it would on a real day
-                player = subprocess.Popen(["bash", "-c", f"while true; do paplay --device=micfeed {wav}; done"], env=env)
+            if label != "silence":  # the spotter warms up on the first seconds, as it would on a real day
+                player = subprocess.Popen(["bash", "-c", f"while true; do paplay --device=micfeed {waves[label]}; done"], env=env)
                 time.sleep(10)
             d0, b0, t0 = cpu_seconds(daemon.pid), cpu_seconds(baseline.pid), time.monotonic()
-            time.sleep(seconds)
+            time.sleep(measured.get(label, seconds))
             elapsed = time.monotonic() - t0
             result[f"{label}_daemon"] = 100 * (cpu_seconds(daemon.pid) - d0) / elapsed
             result[f"{label}_baseline"] = 100 * (cpu_seconds(baseline.pid) - b0) / elapsed
@@ -228,7 +266,9 @@ class StageClock:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--cpu-seconds", type=float, default=120.0)
+    parser.add_argument("--cpu-seconds", type=float, default=60.0, help="seconds of silence measured")
+    parser.add_argument("--talk-seconds", type=float, default=0.0,
+                        help="seconds of each talk measured (default: one whole pass of it)")
     args = parser.parse_args()
     voices = VOICES[:2] if args.quick else VOICES
     runner = Runner()
@@ -273,11 +313,20 @@ def main() -> None:
     false_events = runner.run(talk)
     stages.active = False
     talk_wall, talk_cpu = time.monotonic() - t0, time.process_time() - cpu0
-    false_wakes = standing_wakes(false_events)
-    withdrawn = [e for e in false_events if e["type"] == "wake_withdrawn"]
     talk_reads = len(reads)
+    varied = varied_speech(voices)
+    t0, cpu0 = time.monotonic(), time.process_time()
+    varied_events = runner.run(varied)
+    varied_wall, varied_cpu = time.monotonic() - t0, time.process_time() - cpu0
+    false_wakes, withdrawn = [], []
+    for part, events in (("talk", false_events), ("varied talk", varied_events)):
+        false_wakes += [f"{e.get('word')!r} at {e['t']} s of the {part}" for e in standing_wakes(events)]
+        withdrawn += [f"{e.get('heard')!r} at {e['t']} s of the {part}" for e in events if e["type"] == "wake_withdrawn"]
+    talk_hours += len(varied) / SAMPLE_RATE / 3600
 
-    cpu = measure_cpu(args.cpu_seconds, talk)
+    recorded, near_misses = recorded_talk(), near_miss_talk(voices)
+    cpu = measure_cpu(args.cpu_seconds, {"recorded": recorded, "near_misses": near_misses}, args.talk_seconds)
+    measured = {label: args.talk_seconds or len(audio) / SAMPLE_RATE for label, audio in (("recorded", recorded), ("near_misses", near_misses))}
     latencies.sort()
     walls.sort()
     p50 = statistics.median(latencies)
@@ -293,9 +342,11 @@ def main() -> None:
 | wake misses | {len(missed)}/{total} = {100 * len(missed) / total:.1f} % | <= 3 % |
 | false wakes on {talk_hours * 60:.1f} min of speech without the name | {len(false_wakes)} ({len(false_wakes) / talk_hours:.1f} per hour) | <= 0.3 per hour |
 | wakes withdrawn on that speech (taken at a spotter hit, nothing said) | {len(withdrawn)} | |
-| Whisper reads on that speech (spotter hits double-checked) | {talk_reads} ({talk_reads / (talk_hours * 60):.1f} per minute), file mode {len(talk) / SAMPLE_RATE / talk_wall:.0f}x real time | |
+| Whisper reads on the first {len(talk) / SAMPLE_RATE / 60:.1f} min (spotter hits double-checked) | {talk_reads} ({talk_reads / (len(talk) / SAMPLE_RATE / 60):.1f} per minute), file mode {len(talk) / SAMPLE_RATE / talk_wall:.0f}x real time | |
+| CPU in file mode: that talk / the varied talk over noise ({len(varied) / SAMPLE_RATE / 60:.1f} min) | {100 * talk_cpu / (len(talk) / SAMPLE_RATE):.2f} % / {100 * varied_cpu / (len(varied) / SAMPLE_RATE):.2f} % of a core ({len(varied) / SAMPLE_RATE / varied_wall:.0f}x real time) | |
 | idle CPU, silence ({args.cpu_seconds:.0f} s, virtual headset) | {cpu['silence_daemon']:.2f} % of a core (capture loop alone: {cpu['silence_baseline']:.2f} %, {cpu['silence_daemon'] / max(0.01, cpu['silence_baseline']):.1f}x) | <= 3 % |
-| idle CPU, non-stop speech without the name | {cpu['speech_daemon']:.2f} % of a core (capture loop alone: {cpu['speech_baseline']:.2f} %, {cpu['speech_daemon'] / max(0.01, cpu['speech_baseline']):.1f}x) | <= 3 % |
+| idle CPU, non-stop natural speech without the name (the real recordings, {measured['recorded']:.0f} s) | {cpu['recorded_daemon']:.2f} % of a core (capture loop alone: {cpu['recorded_baseline']:.2f} %, {cpu['recorded_daemon'] / max(0.01, cpu['recorded_baseline']):.1f}x) | <= 3 % |
+| idle CPU, non-stop near-miss passages ("Some of the mountains in Montana...", {measured['near_misses']:.0f} s) | {cpu['near_misses_daemon']:.2f} % of a core (capture loop alone: {cpu['near_misses_baseline']:.2f} %, {cpu['near_misses_daemon'] / max(0.01, cpu['near_misses_baseline']):.1f}x) | <= 3 % |
 | end of the name to `wake`, live clock | p50 {1000 * wall_p50:.0f} ms, p95 {1000 * wall_p95:.0f} ms | <= 250 ms |
 | the same in audio time (when the event is stamped) | p50 {1000 * p50:.0f} ms, p95 {1000 * p95:.0f} ms | |
 | a Whisper tiny.en read in that part (wall; the double-check is one) | p50 {read_ms:.0f} ms | |
@@ -304,11 +355,11 @@ The live clock: the clips are fed frame by frame as they would arrive from the m
 waits for the ones before it (`feed_live` in bench/common.py), so a Whisper read delays the
 `wake` event by its own time and that of any read still queued before it.
 
-False wakes: {", ".join(repr(e.get("word")) + " at " + str(e["t"]) for e in false_wakes) or "none"}.
-Withdrawn: {", ".join(repr(e.get("heard")) + " at " + str(e["t"]) for e in withdrawn) or "none"}.
+False wakes: {"; ".join(false_wakes) or "none"}.
+Withdrawn: {"; ".join(withdrawn) or "none"}.
 
 Where the CPU goes on that speech (file mode, {len(talk) / SAMPLE_RATE:.0f} s of audio, whole run; the
-daemon's figure above is {args.cpu_seconds:.0f} s of it, live, with capture):
+daemon's figures above are the same two parts, live, with capture):
 
 {stages.table(talk_cpu, len(talk) / SAMPLE_RATE)}
 
