@@ -189,9 +189,9 @@ class Pipeline:
         """The spotter heard the name where Whisper read something a misspelled name could be:
         Whisper reads the whole utterance (no gating) and weighs it at the end."""
         self._name_doubtful = False
-        """The name of this utterance rests on weighing or on the careful second read, not on
-        Whisper's first reading: a wake taken at the spotter's hit on such a name stands only if
-        a command follows (see _handle_text)."""
+        """The wake taken at the spotter's hit rests on the careful second read alone (the glance
+        did not read the name): it stands only if a command follows or the whole utterance bears
+        the name out (see _doubtful_wake_unfounded)."""
         self._echo = EchoGate()
         self._playing: tuple[np.ndarray, float, bool] | None = None
         """The reply on the sink: its audio, when it started, and whether it is a cut one going on."""
@@ -462,8 +462,6 @@ class Pipeline:
         if idle:  # a name read round and round is still a name ("come in, come in, come in, come")
             heard = Transcript(without_loop(heard.text), heard.words, heard.engine)
         hit = self.wake.match(heard.text)
-        if idle and hit is not None:
-            self._name_doubtful = False  # Whisper's own reading has the name
         if idle and named and hit is not None:
             self._name_read = hit.phrase
         if idle and named and self._name_read and hit is None and heard.text.strip():
@@ -478,7 +476,6 @@ class Pipeline:
             # every utterance it was most of the CPU spent on talk not meant for us.
             reading = self._named_reading(audio, heard, prompt)
             if reading is not None and named:
-                self._name_doubtful = True
                 return reading
             if reading is not None:
                 careful = self.engines.dictation.transcribe(audio, prompt=prompt, careful=True)
@@ -782,8 +779,10 @@ class Pipeline:
         reading without it, where one that was never said is far less likely."""
         if not (self._woke_early and self._name_doubtful) or name_as == "sounds_alike":
             return False
-        if name_as == "read" or self.engines.dictation is None:
-            return name_as == "read"
+        if name_as == "read":
+            return True  # the name glued to words that were never a call
+        if self.engines.dictation is None:
+            return False
         named = name_put_back(text, self._name_read.title())
         try:
             scores = self.engines.dictation.score(self._heard_audio(), [text, *named], self.wake.prompt(self.session.name))

@@ -122,11 +122,11 @@ class Daemon:
     def _loop(self) -> None:
         assert self.pipeline is not None
         for index, frame in enumerate(self._frames()):
-            served = self._service()
+            self._service()
             if self._done():
                 return
             self.pipeline.feed(np.zeros(FRAME_SAMPLES, np.int16) if self._muted else frame)
-            if served or index % STATUS_FRAMES == 0:
+            if index % STATUS_FRAMES == 0:
                 self._update_status()
             self.notifier.watchdog()
 
@@ -170,19 +170,17 @@ class Daemon:
             settings = self.settings
             self.watcher = MailWatcher(lambda: open_store(settings), self._mail_notices.put).start()
 
-    def _service(self) -> bool:
-        """Apply what arrived since the last frame (reload, mail, control commands); True if anything did."""
-        served = False
+    def _service(self) -> None:
+        """Apply what arrived since the last frame: a reload, mail, control commands."""
         if self._reload_requested.is_set():
             self._reload_requested.clear()
             self._reload()
-            served = True
+            self._update_status()
         while self.pipeline is not None:
             try:
                 notice = self._mail_notices.get_nowait()
             except queue.Empty:
                 break
-            served = True
             if isinstance(notice, NewMail):
                 self.pipeline.new_mail(notice.envelopes, announce=not self._muted)
             elif notice.recovered:
@@ -193,8 +191,7 @@ class Daemon:
             try:
                 request, future = self._commands.get_nowait()
             except queue.Empty:
-                return served
-            served = True
+                return
             try:
                 response = self._apply(request)
             except Exception as exc:  # a failing command is an answer, never a dead daemon
