@@ -164,7 +164,7 @@ class Pipeline:
         self._sink: Sink | None = None
         self._grammar = self._build_grammar() if use_grammar else None
         self.voice.volume = self.session.volume
-        self._early: tuple[int, Transcript] | None = None
+        self._early: tuple[int, Transcript, int | None] | None = None
         self.journal_path = journal_path
         self.address_book = address_book or AddressBook([])
         self.letter: LetterDictation | None = None
@@ -445,8 +445,14 @@ class Pipeline:
     def _final_text(self, audio: np.ndarray, streamed: Transcript) -> Transcript:
         if self.engines.dictation is None:
             return streamed
-        if self._early is not None and self._early[0] == len(audio):
-            return self._early[1]  # the early look already read exactly this audio
+        if self._early is not None:
+            length, reading, spoken = self._early
+            if length == len(audio):
+                return reading  # the early look already read exactly this audio
+            if spoken is not None and self.letter is None and spoken == self._spoken_samples():
+                # Only silence since the pause that was read: the same words. Talk that was no
+                # command (a wake withdrawn, a sentence in the follow-up window) was read twice.
+                return reading
         return self._transcribe(audio)
 
     def _transcribe(self, audio: np.ndarray, named: bool = True, glance: bool = False) -> Transcript:
@@ -472,7 +478,7 @@ class Pipeline:
             # Whisper's quick read loses or misspells the name of some voices (en-us+f3 in
             # bench/wake.py). Weighing the reading with the name in front finds most, for a few
             # decoder passes; only where that makes the name plausible, or the spotter and such a
-            # reading already did, is a careful second read (30 s window) worth its cost: on
+            # reading already did, is a careful second read (10 s window) worth its cost: on
             # every utterance it was most of the CPU spent on talk not meant for us.
             reading = self._named_reading(audio, heard, prompt)
             if reading is not None and named:
@@ -577,7 +583,7 @@ class Pipeline:
             transcript = self._transcribe(audio, named=False, glance=True)
         except Exception:  # the utterance's end will be read again and report it
             return False
-        self._early = (len(audio), transcript)
+        self._early = (len(audio), transcript, None)
         hit = self.wake.match(transcript.text)
         if hit is None:
             if self._name_unsure:
@@ -612,10 +618,22 @@ class Pipeline:
             return hit.command, "read"
         words = text.split()
         woke_by = (self._name_read,) if self._name_read else self.wake.phrases
+        alike: list[tuple[float, str]] = []
         for phrase in woke_by:
+            # the name may come out as one word or as several ("some of the set of time before
+            # 10 minutes." for en-gb's "Samantha, set a timer for ten minutes."): the likeliest
+            # split that leaves a command, else the likeliest
             count = len(phrase.split())
-            if len(words) > count and self.engines.streaming.sounds_alike(" ".join(words[:count]), phrase) >= 0.5:
-                return " ".join(words[count:]), "sounds_alike"
+            for taken in range(count, min(count + 3, len(words))):
+                likeness = self.engines.streaming.sounds_alike(" ".join(words[:taken]), phrase)
+                if likeness >= 0.5:
+                    alike.append((likeness, " ".join(words[taken:])))
+        alike.sort(key=lambda candidate: -candidate[0])
+        for _likeness, rest in alike:
+            if self._could_be_command(rest):
+                return rest, "sounds_alike"
+        if alike:
+            return alike[0][1], "sounds_alike"
         if self.engines.dictation is not None:
             # "come in," for a bare "Samantha," cut off at the comma pause: weighed on the audio
             # (the reading starts with the name, so it is not weighed as coming before it)
@@ -655,7 +673,7 @@ class Pipeline:
 
     def _spoken_samples(self) -> int:
         """Samples of the utterance before its current pause."""
-        return len(self._heard_audio()) - self._segmenter.silent_frames * FRAME_SAMPLES
+        return len(self._heard_audio()) - self._segmenter.trailing_silence * FRAME_SAMPLES
 
     def _complete_so_far(self) -> bool:
         """After a short pause, is what was said already a whole command?
@@ -678,7 +696,7 @@ class Pipeline:
                 transcript = self._transcribe(audio)
             except Exception:  # the final read will report it
                 return False
-        self._early = (len(audio), transcript)
+        self._early = (len(audio), transcript, self._spoken_samples())
         if self.letter is not None:
             # a writer pausing mid-sentence must not be cut off: only a finished sentence ends early
             return transcript.text.rstrip().endswith((".", "?", "!")) and not transcript.text.rstrip().endswith("...")
@@ -780,7 +798,11 @@ class Pipeline:
         if not (self._woke_early and self._name_doubtful) or name_as == "sounds_alike":
             return False
         if name_as == "read":
-            return True  # the name glued to words that were never a call
+            # The name glued to words that were never a call ("Samantha mountains in Montana"),
+            # or only weighed in, stays doubtful; set apart as a call it is borne out: en-us+f3's
+            # "Samantha, one, two, three." before a real recording (bench/wake.py).
+            hit = self.wake.match(text)
+            return hit is None or not hit.set_apart
         if self.engines.dictation is None:
             return False
         named = name_put_back(text, self._name_read.title())

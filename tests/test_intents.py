@@ -74,6 +74,18 @@ def test_wake_phrase_is_found_and_the_command_kept(text: str, phrase: str, comma
     assert hit is not None and (hit.phrase, hit.command) == (phrase, command)
 
 
+@pytest.mark.parametrize("text,set_apart", [
+    ("Samantha, one, two, three.", True),
+    ("Samantha.", True),
+    ("Hey Samantha", True),
+    ("Samantha mountains in Montana are covered in snow.", False),
+    ("Samantha's here", False),
+])
+def test_a_wake_phrase_set_apart_as_a_call_is_told_from_one_glued_to_the_next_words(text: str, set_apart: bool) -> None:
+    hit = WakeMatcher(["samantha"]).match(text)
+    assert hit is not None and hit.set_apart is set_apart
+
+
 @pytest.mark.parametrize("text", ["What time is it?", "I told Samantha about it yesterday evening", "Samanthas"])
 def test_no_wake_phrase(text: str) -> None:
     assert WakeMatcher(["samantha"]).match(text) is None

@@ -117,6 +117,11 @@ class UtteranceSegmenter:
         """Unvoiced frames since the last voiced one in the current utterance."""
         return self._silent_run if self.in_speech else 0
 
+    @property
+    def trailing_silence(self) -> int:
+        """Unvoiced frames since the last voiced one, also once the utterance has ended."""
+        return self._silent_run
+
     def force_end(self) -> None:
         """End the current utterance now (the caller knows it is complete)."""
         self.in_speech = False

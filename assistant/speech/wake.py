@@ -25,6 +25,11 @@ class WakeHit:
     command: str
     """The rest of the utterance, as recognized (may be empty)."""
 
+    set_apart: bool = True
+    """Punctuation (or nothing) follows the phrase, as the transcriber writes a call: "Samantha,
+    one, two, three." A phrase glued to the words after it ("Samantha mountains in Montana") is
+    more likely a misreading of other words."""
+
 
 class WakeMatcher:
     def __init__(self, phrases: Sequence[str]) -> None:
@@ -35,7 +40,8 @@ class WakeMatcher:
         for phrase, pattern in self._patterns:
             found = pattern.match(text.strip())
             if found:
-                return WakeHit(phrase, found.group("rest").strip())
+                rest = found.group("rest").strip()
+                return WakeHit(phrase, rest, set_apart=not rest or bool(found.group("gap").strip()))
         return None
 
     def strip(self, text: str) -> str:
@@ -58,4 +64,4 @@ def _pattern(phrase: str) -> re.Pattern[str]:
     """Up to two lead-in words, the phrase's words with any punctuation between, then the rest."""
     body = r"\W+".join(map(re.escape, phrase.split()))
     lead = "(?:(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_INS) + r")\W+){0,2}"
-    return re.compile(rf"^\W*{lead}{body}(?:'s)?\b\W*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+    return re.compile(rf"^\W*{lead}{body}(?:'s)?\b(?P<gap>\W*)(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)

@@ -67,6 +67,19 @@ bench/wake.py (one run each) 6 s missed 1 of 198 names with the wake at p50 235 
 252 ms; the 15 s of plain reads 1 and 330 ms; 3 s missed 35 (a previous session, before names
 were weighed)."""
 
+CAREFUL_WINDOW_FRAMES = 1000
+"""Encoder window for a careful read (10 s): the second opinion on a short span where a glance
+did not read the name. On the 33 such spans of bench/wake.py's wake clips it read the name in 17
+(faster-whisper's padded 30 s read: 16; 15 s: 14; 6 s: 9), and none in the 5 of near-miss talk,
+for 129 ms of CPU a read against 573 ms (the encoder's attention grows with the square of the window)."""
+
+TRIMMED_WINDOWS = frozenset({GLANCE_WINDOW_FRAMES, CAREFUL_WINDOW_FRAMES})
+"""Windows read without the audio's last feature frame, as faster-whisper's own reads are: that
+frame is half made of the padding after the audio. On the 33 short spans of bench/wake.py
+where a glance had missed the name, a 10 s window read it in 17 without the frame and in 10
+with it, a 6 s window in 9 and in none. Plain reads (WINDOW_FRAMES, whose figures above were
+measured with the frame) keep it: without it bench/intents.py read 223 of 230, with it 224."""
+
 WINDOW_MAX_SECONDS = 4.0
 """Longest audio read through the window: commands and wake checks. Longer speech (a read-back
 of five messages, 5 to 6 s, in tests/test_mail.py) came out cut short through it, so it reads as usual."""
@@ -136,8 +149,9 @@ class WhisperDictation(DictationEngine):
             return Transcript("", engine=self.name)
         if not np.abs(samples).max() > 0.002:  # digital silence or a dead mic: nothing to read, much to hallucinate
             return Transcript("", engine=self.name)
-        if not words and not careful and samples.size <= WINDOW_MAX_SECONDS * SAMPLE_RATE:
-            return self._read_windowed(samples, prompt, GLANCE_WINDOW_FRAMES if glance else WINDOW_FRAMES)
+        if not words and samples.size <= WINDOW_MAX_SECONDS * SAMPLE_RATE:
+            window = CAREFUL_WINDOW_FRAMES if careful else GLANCE_WINDOW_FRAMES if glance else WINDOW_FRAMES
+            return self._read_windowed(samples, prompt, window)
         segments, _info = self._model.transcribe(
             # one greedy pass: temperature fallbacks re-decode the whole utterance (p95 latency x2)
             # for little gain on short utterances
@@ -207,7 +221,10 @@ class WhisperDictation(DictationEngine):
         # Padded with zero features, not with silent audio (whose features are the log floor).
         # Odd as it is, it read better: 195 of the 230 commands of bench/intents.py against 180,
         # where silent padding lost the name of the en-us+f3 voice ("hmm" for "Samantha, who...").
-        features = model.feature_extractor(samples)[:, :window_frames]
+        features = model.feature_extractor(samples)
+        if window_frames in TRIMMED_WINDOWS:
+            features = features[:, :-1]
+        features = features[:, :window_frames]
         window = np.zeros((features.shape[0], window_frames), np.float32)
         window[:, : features.shape[1]] = features
         encoded = np.asarray(model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=True))
