@@ -165,6 +165,9 @@ class Pipeline:
         self._grammar = self._build_grammar() if use_grammar else None
         self.voice.volume = self.session.volume
         self._early: tuple[int, Transcript, int | None] | None = None
+        """The latest reading taken before the utterance ended: samples read, the reading, and
+        the samples spoken before the pause it was taken at (None for a glance at the span
+        before a spotter hit), so the final read can reuse it."""
         self.journal_path = journal_path
         self.address_book = address_book or AddressBook([])
         self.letter: LetterDictation | None = None

@@ -118,3 +118,24 @@ def test_playback_reaches_the_virtual_speaker_with_its_ending(headset, tmp_path:
     loud = np.flatnonzero(np.abs(heard) > 0.1)
     assert loud.size, "nothing reached the speaker"
     assert (loud[-1] - loud[0]) / SAMPLE_RATE == pytest.approx(0.8, abs=0.03)
+
+
+def test_the_segmenter_says_how_much_silence_ended_an_utterance(speech) -> None:
+    # the pipeline reuses the reading taken at the last pause when only silence followed it
+    from assistant.audio.vad import UtteranceSegmenter
+
+    said = speech.say("what time is it")
+    pcm = (np.clip(np.concatenate([said, np.zeros(SAMPLE_RATE, np.float32)]), -1, 1) * 32767).astype(np.int16)
+    segmenter = UtteranceSegmenter(end_silence=0.6)
+    ended = None
+    for index in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        update = segmenter.push(pcm[index : index + FRAME_SAMPLES])
+        if segmenter.in_speech:
+            assert segmenter.trailing_silence == segmenter.silent_frames
+        if update.ended:
+            ended = index + FRAME_SAMPLES
+            break
+    assert ended is not None
+    assert segmenter.silent_frames == 0 and segmenter.trailing_silence == 30
+    spoken_until = ended - segmenter.trailing_silence * FRAME_SAMPLES  # in the stream
+    assert len(said) / 2 < spoken_until <= len(said)  # the speech's end, not the silence after it
