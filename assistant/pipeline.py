@@ -665,9 +665,13 @@ class Pipeline:
         return True
 
     def _look_ahead(self) -> None:
-        """Read the command at a short pause, for _complete_so_far to reuse if the pause lasts."""
+        """Read the command at a short pause, for _complete_so_far to reuse if the pause lasts.
+        Not while the name is unsure: that is mostly talk not meant for us, paused at every comma
+        (28 reads, 1 % of a core, on bench/wake.py's varied talk); _complete_so_far still reads
+        where the pause lasts."""
         audio = self._heard_audio()
-        if self.engines.dictation is None or self._gated() or len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE:
+        if (self.engines.dictation is None or self._gated() or self._name_unsure
+                or len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE):
             return
         try:
             self._look = (self._spoken_samples(), self._transcribe(audio))
