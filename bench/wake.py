@@ -140,27 +140,25 @@ def recorded_talk() -> np.ndarray:
     return np.concatenate(pieces)
 
 
-def near_miss_talk(voices: tuple[Voice, ...]) -> np.ndarray:
-    """The passages full of near-misses, in every voice: talk made to tempt the spotter."""
+def read_out(passages: tuple[str, ...], voices: list[Voice] | tuple[Voice, ...], pause: float) -> np.ndarray:
+    """Each of ``passages`` in each voice, one after another, ``pause`` seconds apart."""
     pieces = []
     for voice in voices:
-        for passage in PASSAGES:
-            pieces += [say(passage, voice), np.zeros(int(0.7 * SAMPLE_RATE), np.float32)]
+        for passage in passages:
+            pieces += [say(passage, voice), np.zeros(int(pause * SAMPLE_RATE), np.float32)]
     return np.concatenate(pieces)
 
 
-def non_wake_speech(voices: tuple[Voice, ...]) -> np.ndarray:
-    return np.concatenate([recorded_talk(), near_miss_talk(voices)])
+def near_miss_talk(voices: tuple[Voice, ...]) -> np.ndarray:
+    """The passages full of near-misses, in every voice: talk made to tempt the spotter."""
+    return read_out(PASSAGES, voices, 0.7)
 
 
 def varied_speech(voices: tuple[Voice, ...]) -> np.ndarray:
     """The passages again, each voice faster and lower, then slower and higher, over a little noise."""
-    pieces = []
-    for voice in voices:
-        for variant in (Voice(voice.name, voice.rate + 30, voice.pitch - 10), Voice(voice.name, voice.rate - 15, voice.pitch + 10)):
-            for passage in PASSAGES + MORE_PASSAGES:
-                pieces += [say(passage, variant), np.zeros(int(0.6 * SAMPLE_RATE), np.float32)]
-    return with_noise(np.concatenate(pieces), 0.004, 7)
+    variants = [variant for voice in voices
+                for variant in (Voice(voice.name, voice.rate + 30, voice.pitch - 10), Voice(voice.name, voice.rate - 15, voice.pitch + 10))]
+    return with_noise(read_out(PASSAGES + MORE_PASSAGES, variants, 0.6), 0.004, 7)
 
 
 def measure_cpu(seconds: float, talks: dict[str, np.ndarray], talk_seconds: float = 0.0) -> dict[str, float]:
@@ -306,7 +304,8 @@ def main() -> None:
     wake_seconds = time.monotonic() - started
     read_ms = statistics.median(reads) * 1000 if reads else 0.0
 
-    talk = non_wake_speech(voices)
+    recorded, near_misses = recorded_talk(), near_miss_talk(voices)
+    talk = np.concatenate([recorded, near_misses])
     talk_hours = len(talk) / SAMPLE_RATE / 3600
     reads.clear()
     t0, cpu0 = time.monotonic(), time.process_time()
@@ -325,7 +324,6 @@ def main() -> None:
         withdrawn += [f"{e.get('heard')!r} at {e['t']} s of the {part}" for e in events if e["type"] == "wake_withdrawn"]
     talk_hours += len(varied) / SAMPLE_RATE / 3600
 
-    recorded, near_misses = recorded_talk(), near_miss_talk(voices)
     cpu = measure_cpu(args.cpu_seconds, {"recorded": recorded, "near_misses": near_misses}, args.talk_seconds)
     latencies.sort()
     walls.sort()
