@@ -97,6 +97,11 @@ class SpeechSettings:
     whisper_model: str = "tiny.en"
     """faster-whisper model: a directory path, or a name found locally (never downloaded)."""
 
+    whisper_threads: int = 1
+    """CPU threads per Whisper read. One by default: most reads happen while idle (is that the
+    name?), are short, and a second thread made them no quicker while costing a quarter more CPU
+    (bench/whisper_reads.py); more threads only shorten long dictated sentences."""
+
 
 @dataclass(frozen=True)
 class VoiceSettings:
@@ -219,6 +224,7 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("wake", "listen_timeout"): (1.0, 60.0),
     ("wake", "follow_up"): (0.0, 60.0),
     ("wake", "sensitivity"): (0.0, 1.0),
+    ("speech", "whisper_threads"): (1, 64),
     ("voice", "rate"): (60, 500),
     ("voice", "volume"): (0.0, 1.0),
     ("mail.accounts", "imap_port"): (1, 65535),

@@ -1,10 +1,11 @@
 """What one Whisper tiny.en read costs, with numpy's BLAS held to one thread (as the engine
-runs) against BLAS left at its default, one thread a core (the baseline), in the same run.
+runs) against BLAS left at its default, one thread a core (the baseline), in the same run; and
+with CTranslate2 on one thread (speech.whisper_threads, the default) against one a core.
 
 Whisper's features are a numpy matrix product; OpenBLAS's idle threads then spin on the cores
 CTranslate2 wants for the encoder. The three kinds of read are those the assistant makes:
 a glance (6 s window, the wake check), a plain read (15 s window, commands) and a careful one
-(faster-whisper's padded 30 s, the second opinion on talk that may hold the name).
+(10 s window, the second opinion on talk that may hold the name).
 
 Run: .venv/bin/python bench/whisper_reads.py [--rounds N]   (writes "Whisper reads" in docs/benchmarks.md)
 """
@@ -15,6 +16,7 @@ import argparse
 import os
 import statistics
 import time
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -45,12 +47,26 @@ def measure(read: Callable[..., object], audio: np.ndarray, options: dict[str, b
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def table(results: dict[tuple[str, str], list[tuple[float, float]]], baseline: str) -> str:
+    """Rows comparing the reads as run ("one") with ``baseline``'s, per kind of read."""
+    rows = []
+    for kind in KINDS:
+        wall1, cpu1 = (1000 * statistics.median(m[i] for m in results[(kind, "one")]) for i in (0, 1))
+        wall0, cpu0 = (1000 * statistics.median(m[i] for m in results[(kind, baseline)]) for i in (0, 1))
+        rows.append(f"| {kind} | {wall1:.0f} ms / {cpu1:.0f} ms | {wall0:.0f} ms / {cpu0:.0f} ms "
+                    f"| {wall1 / wall0:.2f}x / {cpu1 / cpu0:.2f}x |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     engine = load_dictation(Settings())
     assert engine is not None, "no Whisper model"
+    cores = min(4, os.cpu_count() or 1)
+    per_core = load_dictation(replace(Settings(), speech=replace(Settings().speech, whisper_threads=cores)))
+    assert per_core is not None
     audio = clips()
     engine.transcribe(audio[0], prompt=PROMPT)  # warm up
     unlimited = lambda samples, prompt, glance=False, careful=False: engine._transcribe(  # noqa: E731
@@ -60,23 +76,20 @@ def main() -> None:
     for _ in range(args.rounds):
         for clip in audio:
             for kind, options in KINDS.items():
-                for label, read in (("one", engine.transcribe), ("default", unlimited)):  # interleaved
+                reads = (("one", engine.transcribe), ("default", unlimited), ("per_core", per_core.transcribe))
+                for label, read in reads:  # interleaved
                     nudge += 1e-6
                     results.setdefault((kind, label), []).append(measure(read, clip, options, nudge))
-    rows = []
-    for kind in KINDS:
-        one = results[(kind, "one")]
-        default = results[(kind, "default")]
-        wall1, cpu1 = (1000 * statistics.median(m[i] for m in one) for i in (0, 1))
-        wall0, cpu0 = (1000 * statistics.median(m[i] for m in default) for i in (0, 1))
-        rows.append(f"| {kind} | {wall1:.0f} ms / {cpu1:.0f} ms | {wall0:.0f} ms / {cpu0:.0f} ms "
-                    f"| {wall1 / wall0:.2f}x / {cpu1 / cpu0:.2f}x |")
-    body = f"""Script: `bench/whisper_reads.py` ({len(audio)} clips x {args.rounds} rounds, each read both ways in
-turn; {os.cpu_count()} cores). Medians per read, wall clock / CPU time of the process.
+    body = f"""Script: `bench/whisper_reads.py` ({len(audio)} clips x {args.rounds} rounds, each read three ways
+in turn; {os.cpu_count()} cores). Medians per read, wall clock / CPU time of the process.
 
 | read | BLAS on one thread (as run) | BLAS default (baseline) | ratio |
 |---|---|---|---|
-""" + "\n".join(rows)
+{table(results, "default")}
+
+| read | CTranslate2 on one thread (as run) | {cores} threads (baseline) | ratio |
+|---|---|---|---|
+{table(results, "per_core")}"""
     print(body)
     write_section("Whisper reads", body)
 

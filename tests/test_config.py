@@ -53,7 +53,7 @@ def test_every_problem_is_reported_with_file_line_and_key(tmp_path: Path, cli) -
         "\n"                       # 7
         "[speech]\n"               # 8
         'engine = "google"\n'      # 9 bad choice
-        "\n"                       # 10
+        "whisper_threads = 0\n"    # 10 out of range
         "[voice]\n"                # 11
         "volume = 7\n"             # 12 out of range
         "[colour]\n"               # 13 unknown section
@@ -63,6 +63,7 @@ def test_every_problem_is_reported_with_file_line_and_key(tmp_path: Path, cli) -
     assert f"{path}:5: audio.input_devise: unknown key; did you mean input_device?" in result.stderr
     assert f"{path}:6: audio.end_silence: must be a number" in result.stderr
     assert f"{path}:9: speech.engine: 'google' is not one of 'auto', 'vosk', 'pocketsphinx'" in result.stderr
+    assert f"{path}:10: speech.whisper_threads: 0 is out of range" in result.stderr
     assert f"{path}:12: voice.volume: 7.0 is out of range" in result.stderr
     assert f"{path}:13: colour: unknown section" in result.stderr
 

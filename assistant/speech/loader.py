@@ -52,4 +52,4 @@ def load_dictation(settings: Settings) -> DictationEngine | None:
         return None
     from assistant.speech.whisper_dictation import WhisperDictation, find_whisper_model
 
-    return WhisperDictation(find_whisper_model(settings.speech.whisper_model, search_dirs()))
+    return WhisperDictation(find_whisper_model(settings.speech.whisper_model, search_dirs()), settings.speech.whisper_threads)

@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import logging
 import math
-import os
 import re
 from typing import Sequence
 from pathlib import Path
@@ -109,7 +108,7 @@ SCORE_BATCH = 16
 class WhisperDictation(DictationEngine):
     name = "whisper"
 
-    def __init__(self, model_dir: Path, threads: int | None = None) -> None:
+    def __init__(self, model_dir: Path, threads: int = 1) -> None:
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
@@ -118,7 +117,7 @@ class WhisperDictation(DictationEngine):
         try:
             self._model = WhisperModel(
                 str(model_dir), device="cpu", compute_type="int8",
-                cpu_threads=threads or min(4, os.cpu_count() or 1), local_files_only=True,
+                cpu_threads=threads, local_files_only=True,
             )
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"cannot load the Whisper model at {model_dir}: {exc}") from None
