@@ -117,6 +117,13 @@ SPOT_WINDOW_FRAMES = round(SPOT_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
 CONFIRM_SPAN = 2.5
 """Seconds before a spotter hit that the double-check reads: the name, a lead-in, and a margin."""
 
+WITHDRAW_AFTER_WORDS = 8
+"""Words after a sounding-alike name, none of them near a command, that withdraw an early wake
+at a pause, before the utterance ends: longer than any command's opening. "Some of the
+m(ountains)" glanced as "Samantha, Samantha," woke it on bench/wake.py's talk, and every pause of
+the rest of the sentence was read (up to 9.6 s, faster-whisper's 30 s window) before the end
+withdrew it: two seconds of CPU a time."""
+
 SPOT_CHECKS = 2
 """Spotter hits per utterance that the dictation engine double-checks; after that many wrong
 ones the utterance is taken as not meant for the assistant."""
@@ -677,6 +684,25 @@ class Pipeline:
             self._look = (self._spoken_samples(), self._transcribe(audio))
         except Exception:  # the later reads will report it
             self._look = None
+            return
+        self._withdraw_if_no_call(self._look[1].text)
+
+    def _withdraw_if_no_call(self, text: str) -> bool:
+        """After an early wake, does the reading so far, ``text``, already show it was no call:
+        the name only as words that sound a little like it, then WITHDRAW_AFTER_WORDS or more
+        that are not even near a command? Then the wake is withdrawn now, as the end of the
+        utterance would (see _handle_text), and the rest of it is not read."""
+        if not self._woke_early or self.letter is not None or self.dialogue.state is not State.LISTENING:
+            return False
+        command, name_as = self._after_name(text)
+        if name_as != "sounds_alike" or len(command.split()) < WITHDRAW_AFTER_WORDS or self._could_be_command(command):
+            return False
+        log.info("woke on %r, but the utterance so far is %r: not for me", self._name_read, text)
+        self.bus.emit("wake_withdrawn", self.t, word=self._name_read, heard=text)
+        self.dialogue.withdraw()
+        self._not_for_us = True
+        self._look = None
+        return True
 
     def _spoken_samples(self) -> int:
         """Samples of the utterance before its current pause."""
@@ -704,6 +730,8 @@ class Pipeline:
             except Exception:  # the final read will report it
                 return False
         self._early = (len(audio), transcript, self._spoken_samples())
+        if self._withdraw_if_no_call(transcript.text):
+            return False
         if self.letter is not None:
             # a writer pausing mid-sentence must not be cut off: only a finished sentence ends early
             return transcript.text.rstrip().endswith((".", "?", "!")) and not transcript.text.rstrip().endswith("...")

@@ -92,24 +92,27 @@ def test_near_misses_and_mentions_of_the_name_do_not_wake_it(run_file, speech) -
 
 
 def test_a_wake_taken_at_the_spotters_hit_is_withdrawn_when_the_name_was_not_said(run_file, speech) -> None:
-    # bench/wake.py's talk: after a few sentences of this voice, the spotter hears "samantha" in
+    # bench/wake.py's varied talk: in this voice, over this noise, the spotter hears "samantha" in
     # "Some of the m(ountains)" and the glance reads it as "Samantha, Samantha," (on this kind of
-    # machine; elsewhere it may not wake at all). The whole reading shows it was not the name.
-    voice = Voice("en-us+m3", 185, 45)
-    passages = [speech.say(text, voice) for text in (
-        "Amanda said the semantic web was a fine idea, but nobody in Atlanta believed her.",
-        "I told Samantha about the meeting yesterday, and she laughed at the whole thing.",
-        "Samuel and his mother walked to the market, where the bananas were cheap and the mangoes were not.",
-        "The manager asked for a summary of the quarterly numbers before the end of the week.",
-        "Some of the mountains in Montana are covered in snow until the middle of summer.")]
-    pause = np.zeros(int(0.7 * 16000), np.float32)
-    talk = np.concatenate([piece for passage in passages for piece in (passage, pause)])
-    mountains = len(talk) - len(passages[-1]) - len(pause)
-    # from the sample where the bench's 60 s of talk began (a few ms either way, and it does not wake)
-    events, reply = run_file(talk[mountains - 239475 :], Settings(wake=WakeSettings(follow_up=0.0)))
+    # machine: Whisper's int8 arithmetic may differ elsewhere). The reading at a pause shows it
+    # was not the name, and the wake is withdrawn there, mid-sentence, the rest not read.
+    passages = ("Amanda said the semantic web was a fine idea, but nobody in Atlanta believed her.",
+                "I told Samantha about the meeting yesterday, and she laughed at the whole thing.",
+                "Samuel and his mother walked to the market, where the bananas were cheap and the mangoes were not.",
+                "The manager asked for a summary of the quarterly numbers before the end of the week.",
+                "Some of the mountains in Montana are covered in snow until the middle of summer.",
+                "We spent the evening talking about music, about books, and about the time we missed the train.")
+    talk = speech.scene(*[part for passage in passages for part in (passage, 0.6)], voice=Voice("en-us", 190, 40),
+                        noise=0.004)
+    events, reply = run_file(talk, Settings(wake=WakeSettings(follow_up=0.0)))
     assert not of(events, "transcript") and not of(events, "intent") and not of(events, "reply")
     assert not np.abs(reply).any()
+    assert of(events, "wake"), "the glance no longer takes 'Some of the m(ountains)' for the name: pick other audio"
     assert len(of(events, "wake")) == len(of(events, "wake_withdrawn"))
+    for withdrawn in of(events, "wake_withdrawn"):
+        assert "mountains" in withdrawn["heard"]
+        ended = [e["t"] for e in of(events, "speech_end") if e["t"] >= withdrawn["t"]]
+        assert ended and withdrawn["t"] < ended[0] - 2.0, (withdrawn, ended)
 
 
 def test_listening_times_out_after_a_bare_wake_word(run_file, speech) -> None:
