@@ -117,6 +117,13 @@ SPOT_WINDOW_FRAMES = round(SPOT_WINDOW / (FRAME_SAMPLES / SAMPLE_RATE))
 CONFIRM_SPAN = 2.5
 """Seconds before a spotter hit that the double-check reads: the name, a lead-in, and a margin."""
 
+NAME_FLOOR = -6.0
+"""Log-likelihood that a span before a spotter hit opens with the name (its words alone, in
+front), below which a glance's reading is not weighed with the name put in. On bench/wake.py's
+188 glances at a said "Samantha" it was -4.2 or more (p50 -0.4), on the 152 glances at talk
+without it mostly below (p50 -8.8 on the near-miss passages, -8.2 on the varied talk): those
+below went on to a careful read and a read of the first 3 s, a third of a core-second each."""
+
 WITHDRAW_AFTER_WORDS = 8
 """Words after a sounding-alike name, none of them near a command, that withdraw an early wake
 at a pause, before the utterance ends: longer than any command's opening. "Some of the
@@ -490,7 +497,7 @@ class Pipeline:
             # decoder passes; only where that makes the name plausible, or the spotter and such a
             # reading already did, is a careful second read (10 s window) worth its cost: on
             # every utterance it was most of the CPU spent on talk not meant for us.
-            reading = self._named_reading(audio, heard, prompt)
+            reading = self._named_reading(audio, heard, prompt, floor=not named)
             if reading is not None and named:
                 return reading
             if reading is not None:
@@ -503,7 +510,7 @@ class Pipeline:
         return heard
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True,
-                       phrases: Sequence[str] = ()) -> Transcript | None:
+                       phrases: Sequence[str] = (), floor: bool = False) -> Transcript | None:
         """``heard`` with the name in front, when Whisper finds that almost as likely as what it
         wrote: "some men don't help." for "Samantha, help." (bench/wake.py). Only where the name
         is not in the reading already ("I told Samantha" is a mention), and only if nothing or a
@@ -512,7 +519,12 @@ class Pipeline:
         Without ``insert`` (the name is known to open the reading) a command as heard is chosen
         before one that is only near: for "Hey, what's your name?" after "Ada" woke it, "Ada,
         your name?" scores higher than "Ada, what's your name?" (shorter readings are favoured),
-        but only the latter is a command."""
+        but only the latter is a command.
+
+        With ``floor`` (a glance at the span before a spotter hit), only where the name itself,
+        as the reading's first words, is at least NAME_FLOOR likely: talk that the spotter took
+        for the name ("I'm gonna...", "the semantic") otherwise went on to a careful read and a
+        read of the utterance's first 3 s, each time."""
         assert self.engines.dictation is not None
         spoken = f" {' '.join(words_of(heard.text))} "
         if any(f" {phrase} " in spoken for phrase in self.wake.phrases):
@@ -532,9 +544,15 @@ class Pipeline:
                         tiers.append(0 if insert or self._could_be_command(rest, exact=True) else 1)
         if not readings:
             return None
-        scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
+        bare = [phrase.title() for phrase in phrases or self.wake.phrases] if floor else []
+        scores = self.engines.dictation.score(audio, [heard.text, *readings, *bare], prompt)
         if scores is None:
             return None
+        if bare:
+            if max(scores[len(scores) - len(bare):]) < NAME_FLOOR:
+                log.info("heard %r; the name is not that likely there", heard.text)
+                return None
+            scores = scores[: len(scores) - len(bare)]
         choice = choose_named(scores[0], scores[1:], readings, tiers)
         if choice is None:
             return None

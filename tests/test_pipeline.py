@@ -91,18 +91,22 @@ def test_near_misses_and_mentions_of_the_name_do_not_wake_it(run_file, speech) -
     assert not of(events, "wake") and not of(events, "intent")
 
 
+NEAR_MISSES = (
+    "Amanda said the semantic web was a fine idea, but nobody in Atlanta believed her.",
+    "I told Samantha about the meeting yesterday, and she laughed at the whole thing.",
+    "Samuel and his mother walked to the market, where the bananas were cheap and the mangoes were not.",
+    "The manager asked for a summary of the quarterly numbers before the end of the week.",
+    "Some of the mountains in Montana are covered in snow until the middle of summer.",
+    "We spent the evening talking about music, about books, and about the time we missed the train.")
+"""The start of bench/wake.py's passages made to tempt the spotter."""
+
+
 def test_a_wake_taken_at_the_spotters_hit_is_withdrawn_when_the_name_was_not_said(run_file, speech) -> None:
     # bench/wake.py's varied talk: in this voice, over this noise, the spotter hears "samantha" in
     # "Some of the m(ountains)" and the glance reads it as "Samantha, Samantha," (on this kind of
     # machine: Whisper's int8 arithmetic may differ elsewhere). The reading at a pause shows it
     # was not the name, and the wake is withdrawn there, mid-sentence, the rest not read.
-    passages = ("Amanda said the semantic web was a fine idea, but nobody in Atlanta believed her.",
-                "I told Samantha about the meeting yesterday, and she laughed at the whole thing.",
-                "Samuel and his mother walked to the market, where the bananas were cheap and the mangoes were not.",
-                "The manager asked for a summary of the quarterly numbers before the end of the week.",
-                "Some of the mountains in Montana are covered in snow until the middle of summer.",
-                "We spent the evening talking about music, about books, and about the time we missed the train.")
-    talk = speech.scene(*[part for passage in passages for part in (passage, 0.6)], voice=Voice("en-us", 190, 40),
+    talk = speech.scene(*[part for passage in NEAR_MISSES for part in (passage, 0.6)], voice=Voice("en-us", 190, 40),
                         noise=0.004)
     events, reply = run_file(talk, Settings(wake=WakeSettings(follow_up=0.0)))
     assert not of(events, "transcript") and not of(events, "intent") and not of(events, "reply")
@@ -113,6 +117,28 @@ def test_a_wake_taken_at_the_spotters_hit_is_withdrawn_when_the_name_was_not_sai
         assert "mountains" in withdrawn["heard"]
         ended = [e["t"] for e in of(events, "speech_end") if e["t"] >= withdrawn["t"]]
         assert ended and withdrawn["t"] < ended[0] - 2.0, (withdrawn, ended)
+
+
+def test_talk_where_the_name_is_unlikely_costs_the_spotters_hit_one_glance(run_file, speech, whisper, monkeypatch) -> None:
+    # en-us+f3 on bench/wake.py's passages: the spotter hears "samantha" in "Some of the m(ountains)"
+    # and the glance writes "I'm not gonna...", which the bare name "Samantha." outweighs; but the
+    # name as its first word is far less likely there than on any said name (NAME_FLOOR), so
+    # neither a careful read of the span nor a read of the utterance's first 3 s follows.
+    reads: list[dict[str, Any]] = []
+    transcribe = whisper.transcribe
+
+    def counted(audio: np.ndarray, *args: Any, **options: Any):  # type: ignore[no-untyped-def]
+        reads.append({"seconds": len(audio) / 16000, **options})
+        return transcribe(audio, *args, **options)
+
+    monkeypatch.setattr(whisper, "transcribe", counted)
+    talk = speech.scene(*[part for passage in NEAR_MISSES[:5] for part in (passage, 0.7)], voice=VOICES[1])
+    events, _ = run_file(talk, Settings(wake=WakeSettings(follow_up=0.0)))
+    assert not of(events, "wake") and not of(events, "intent")
+    assert sum(1 for read in reads if read.get("glance")) >= 4  # the spotter's hits were looked at
+    assert not [read for read in reads if read.get("careful")], reads
+    # other reads only in the first utterance, before the spotter is warm (at a pause, and its first 3 s)
+    assert len([read for read in reads if not read.get("glance")]) <= 2, reads
 
 
 def test_listening_times_out_after_a_bare_wake_word(run_file, speech) -> None:
