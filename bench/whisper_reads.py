@@ -4,7 +4,7 @@ with CTranslate2 on one thread (speech.whisper_threads, the default) against one
 
 Whisper's features are a numpy matrix product; OpenBLAS's idle threads then spin on the cores
 CTranslate2 wants for the encoder. The three kinds of read are those the assistant makes:
-a glance (3.5 s window, the wake check), a plain read (15 s window, commands) and a careful one
+a glance (6 s window, the wake check), a plain read (15 s window, commands) and a careful one
 (10 s window, the second opinion on talk that may hold the name).
 
 Run: .venv/bin/python bench/whisper_reads.py [--rounds N]   (writes "Whisper reads" in docs/benchmarks.md)

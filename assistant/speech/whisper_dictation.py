@@ -59,13 +59,12 @@ commands of bench/intents.py a 15 s window read 145 commands right against 126 f
 193 of 230 with echoes dropped, see without_echoes); 3 s read far worse (a previous
 session: wake misses 35 of 198 against 12), 8 s read 118, 10 s 136, 12 s 142 and 20 s 140."""
 
-GLANCE_WINDOW_FRAMES = 350
-"""Encoder window for a glance (3.5 s): the wake check's read of the name, where only the first
-words matter (a short window reads the start of the audio well, less so its end). On the 188
-glances at a said name in bench/wake.py (CONFIRM_SPAN, 2.5 s at most, before a spotter hit),
-with the last frame left out: 3.5 s read the name in 164, 4 s in 165, 4.5 s in 163, 6 s in 162
-and 3 s in 162, for 49, 51, 53, 60 and 45 ms of CPU a read (one thread). With 4 s,
-bench/intents.py lost en-us+f3's noisy "Samantha, stop." (its glance read "some")."""
+GLANCE_WINDOW_FRAMES = 600
+"""Encoder window for a glance (6 s): the wake check's read of the name, where only the first
+words matter (a short window reads the start of the audio well, less so its end). In
+bench/wake.py (one run each) 6 s missed 1 of 198 names with the wake at p50 235 ms; 8 s 3 and
+252 ms; the 15 s of plain reads 1 and 330 ms; 3 s missed 35 (a previous session, before names
+were weighed)."""
 
 CAREFUL_WINDOW_FRAMES = 1000
 """Encoder window for a careful read (10 s): the second opinion on a short span where a glance
