@@ -692,13 +692,11 @@ class Pipeline:
     def _look_ahead(self) -> None:
         """Read the command at a short pause, for _complete_so_far to reuse if the pause lasts.
         Not while the name is unsure: that is mostly talk not meant for us, paused at every comma
-        (28 reads, 1 % of a core, on bench/wake.py's varied talk); nor past what the engine
-        reads quickly: a wake taken by mistake on "Some of the m(ountains)" was read at a 60 ms
-        gap at 4.2 s through faster-whisper's 30 s window. _complete_so_far still reads where
-        the pause lasts."""
+        (28 reads, 1 % of a core, on bench/wake.py's varied talk); _complete_so_far still reads
+        where the pause lasts."""
         audio = self._heard_audio()
         if (self.engines.dictation is None or self._gated() or self._name_unsure
-                or len(audio) > min(EARLY_MAX_SECONDS, self.engines.dictation.quick_seconds) * SAMPLE_RATE):
+                or len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE):
             return
         try:
             self._look = (self._spoken_samples(), self._transcribe(audio))

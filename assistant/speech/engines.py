@@ -132,10 +132,6 @@ class StreamingEngine(ABC):
 class DictationEngine(ABC):
     name: str
 
-    quick_seconds: float = float("inf")
-    """Longest audio the engine reads quickly; longer costs several times as much (Whisper:
-    faster-whisper's padded 30 s window instead of a short one), so speculative reads skip it."""
-
     @abstractmethod
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
                    glance: bool = False) -> Transcript:

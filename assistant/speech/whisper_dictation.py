@@ -107,7 +107,6 @@ SCORE_BATCH = 16
 
 class WhisperDictation(DictationEngine):
     name = "whisper"
-    quick_seconds = WINDOW_MAX_SECONDS
 
     def __init__(self, model_dir: Path, threads: int = 1) -> None:
         try:
