@@ -715,12 +715,17 @@ class Pipeline:
         command, name_as = self._after_name(text)
         if name_as != "sounds_alike" or len(command.split()) < WITHDRAW_AFTER_WORDS or self._could_be_command(command):
             return False
-        log.info("woke on %r, but the utterance so far is %r: not for me", self._name_read, text)
-        self.bus.emit("wake_withdrawn", self.t, word=self._name_read, heard=text)
-        self.dialogue.withdraw()
+        self._withdraw_wake(text, "the utterance so far")
         self._not_for_us = True
         self._look = None
         return True
+
+    def _withdraw_wake(self, heard: str, reading: str) -> None:
+        """Back to idle without a word: the wake on the name was a mistake, as ``heard`` (the
+        ``reading`` of the utterance that shows it) makes plain."""
+        log.info("woke on %r, but %s was %r: not for me", self._name_read, reading, heard)
+        self.bus.emit("wake_withdrawn", self.t, word=self._name_read, heard=heard)
+        self.dialogue.withdraw()
 
     def _spoken_samples(self) -> int:
         """Samples of the utterance before its current pause."""
@@ -816,9 +821,7 @@ class Pipeline:
             # out altogether, as Whisper often does before talk that is no command, it stands.)
             # So is a wake at the hit that only the careful second read of its short span found,
             # when no command follows and the whole utterance does not bear the name out.
-            log.info("woke on %r, but the whole utterance was %r: not for me", self._name_read, text)
-            self.bus.emit("wake_withdrawn", self.t, word=self._name_read, heard=text)
-            self.dialogue.withdraw()
+            self._withdraw_wake(text, "the whole utterance")
             return
         self.bus.emit("transcript", self.t, text=command)
         self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
