@@ -497,7 +497,7 @@ class Pipeline:
             # decoder passes; only where that makes the name plausible, or the spotter and such a
             # reading already did, is a careful second read (10 s window) worth its cost: on
             # every utterance it was most of the CPU spent on talk not meant for us.
-            reading = self._named_reading(audio, heard, prompt, floor=not named)
+            reading = self._named_reading(audio, heard, prompt, floor=glance)
             if reading is not None and named:
                 return reading
             if reading is not None:
