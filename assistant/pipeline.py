@@ -472,15 +472,15 @@ class Pipeline:
                 return reading
         return self._transcribe(audio)
 
-    def _transcribe(self, audio: np.ndarray, named: bool = True, glance: bool = False) -> Transcript:
-        """The dictation engine's reading (a quicker ``glance`` where only the name matters);
-        while idle, with a misspelled name weighed back in (``named``) or read again carefully
-        before the speech is taken as not for us."""
+    def _transcribe(self, audio: np.ndarray, named: bool = True, glance: bool = False, draft: bool = False) -> Transcript:
+        """The dictation engine's reading (a quicker ``glance`` where only the name matters, a
+        quicker ``draft`` of speech that may go on); while idle, with a misspelled name weighed
+        back in (``named``) or read again carefully before the speech is taken as not for us."""
         assert self.engines.dictation is not None
         # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
         prompt = "" if self.letter is not None else self.wake.prompt(self.session.name)
-        heard = self.engines.dictation.transcribe(audio, prompt=prompt, glance=glance)
+        heard = self.engines.dictation.transcribe(audio, prompt=prompt, glance=glance, draft=draft)
         idle = self.letter is None and self.dialogue.needs_wake_word and not self._woke_early
         if idle:  # a name read round and round is still a name ("come in, come in, come in, come")
             heard = Transcript(without_loop(heard.text), heard.words, heard.engine)
@@ -699,7 +699,7 @@ class Pipeline:
                 or len(audio) > EARLY_MAX_SECONDS * SAMPLE_RATE):
             return
         try:
-            self._look = (self._spoken_samples(), self._transcribe(audio))
+            self._look = (self._spoken_samples(), self._transcribe(audio, draft=True))
         except Exception:  # the later reads will report it
             self._look = None
             return

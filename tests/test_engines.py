@@ -70,6 +70,20 @@ def test_whisper_short_reads_through_its_window_are_as_good_and_never_echo(whisp
     assert command.lower().count("sleep") == 1, command
 
 
+def test_a_draft_of_a_long_command_reads_it_whole_through_the_window(whisper, speech, caplog) -> None:
+    # a look-ahead at a pause, 6 to 8 s in: through the window (faster-whisper's own read, which
+    # logs the audio's duration, encodes a padded 30 s window at three times the cost), and whole
+    sentence = "Samantha, remind me to call my sister about the birthday party on Saturday afternoon at the lake house."
+    audio = float_to_int16(speech.say(sentence))
+    assert 5.0 < len(audio) / 16000 <= 8.0
+    caplog.set_level("INFO", logger="faster_whisper")
+    draft = whisper.transcribe(audio, prompt="Samantha,", draft=True).text
+    assert "Processing audio" not in caplog.text
+    assert draft.lower().startswith("samantha") and "lake house" in draft.lower(), draft
+    whisper.transcribe(audio, prompt="Samantha,")  # a finished utterance that long: the usual way
+    assert "Processing audio" in caplog.text
+
+
 def test_a_glance_reads_the_name_and_a_bare_name_does_not_run_on(whisper, speech) -> None:
     # the wake check's quick read (6 s encoder window) of a name and of a name with a command
     glance = whisper.transcribe(float_to_int16(speech.say("Samantha, what time is it?")), prompt="Samantha,", glance=True)

@@ -134,11 +134,12 @@ class DictationEngine(ABC):
 
     @abstractmethod
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
-                   glance: bool = False) -> Transcript:
+                   glance: bool = False, draft: bool = False) -> Transcript:
         """Transcribe a finished 16 kHz utterance (int16 or float32); ``words`` adds word timings
         and confidences, which cost extra time and only some callers need; ``careful`` asks for
         the engine's slower, surer reading, for a second opinion; ``glance`` for a quicker one
-        where only the first words matter (is it the name?)."""
+        where only the first words matter (is it the name?); ``draft`` for a quicker one of
+        speech that may go on (a look-ahead at a pause)."""
 
     def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float] | None:
         """Log-likelihood of each of ``texts`` as the reading of ``audio``, comparable with one

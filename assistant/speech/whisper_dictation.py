@@ -83,6 +83,13 @@ WINDOW_MAX_SECONDS = 4.0
 """Longest audio read through the window: commands and wake checks. Longer speech (a read-back
 of five messages, 5 to 6 s, in tests/test_mail.py) came out cut short through it, so it reads as usual."""
 
+DRAFT_MAX_SECONDS = 8.0
+"""Longest audio a draft (a look-ahead at a pause) reads through the window: that read is only
+kept if nobody speaks again, and then it is a command (pipeline.EARLY_MAX_SECONDS). Through
+faster-whisper's padded 30 s window a 4.2 s look-ahead cost 540 ms of CPU, through the window
+about 180 ms: a wake taken by mistake on "Some of the m(ountains)" was read so at its first
+pause, live, on bench/wake.py's near-miss passages."""
+
 TOKENS_PER_SECOND = 8
 """With TOKENS_SLACK, what a windowed read's max_length allows beyond its prompt, per second of
 audio: a bound on the repetition loops Whisper falls into. A bare "Samantha" read through the
@@ -138,17 +145,18 @@ class WhisperDictation(DictationEngine):
         return self._blas.limit(limits=1, user_api="blas")
 
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
-                   glance: bool = False) -> Transcript:
+                   glance: bool = False, draft: bool = False) -> Transcript:
         with self._one_blas_thread():
-            return self._transcribe(audio, prompt, words, careful, glance)
+            return self._transcribe(audio, prompt, words, careful, glance, draft)
 
-    def _transcribe(self, audio: np.ndarray, prompt: str, words: bool, careful: bool, glance: bool) -> Transcript:
+    def _transcribe(self, audio: np.ndarray, prompt: str, words: bool, careful: bool, glance: bool,
+                    draft: bool = False) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if samples.size < 1600:  # under 0.1 s: nothing Whisper can read, and it would hallucinate
             return Transcript("", engine=self.name)
         if not np.abs(samples).max() > 0.002:  # digital silence or a dead mic: nothing to read, much to hallucinate
             return Transcript("", engine=self.name)
-        if not words and samples.size <= WINDOW_MAX_SECONDS * SAMPLE_RATE:
+        if not words and samples.size <= (DRAFT_MAX_SECONDS if draft else WINDOW_MAX_SECONDS) * SAMPLE_RATE:
             window = CAREFUL_WINDOW_FRAMES if careful else GLANCE_WINDOW_FRAMES if glance else WINDOW_FRAMES
             return self._read_windowed(samples, prompt, window)
         segments, _info = self._model.transcribe(
