@@ -91,6 +91,15 @@ def test_no_wake_phrase(text: str) -> None:
     assert WakeMatcher(["samantha"]).match(text) is None
 
 
+@pytest.mark.parametrize(("start", "otherwise"), [
+    ("I told some end...", True), ("the manager", True), ("So I'm gonna...", True),
+    ("", False), ("Hey,", False), ("Okay, um...", False), ("Excuse me.", False),
+])
+def test_only_words_other_than_lead_ins_open_an_utterance_otherwise(start: str, otherwise: bool) -> None:
+    # after such a start, no later wake phrase in the utterance is a call; after a lead-in it may be
+    assert WakeMatcher(["samantha"]).opens_otherwise(start) is otherwise
+
+
 def test_wake_phrases_are_managed_from_the_command_line(cli, tmp_path: Path) -> None:
     from conftest import assert_one_line_error
 

@@ -123,12 +123,17 @@ def test_talk_where_the_name_is_unlikely_costs_the_spotters_hit_one_glance(run_f
     # en-us+f3 on bench/wake.py's passages: the spotter hears "samantha" in "Some of the m(ountains)"
     # and the glance writes "I'm not gonna...", which the bare name "Samantha." outweighs; but the
     # name as its first word is far less likely there than on any said name (NAME_FLOOR), so
-    # neither a careful read of the span nor a read of the utterance's first 3 s follows.
+    # neither a careful read of the span nor a read of the utterance's first 3 s follows. And
+    # once a glance has read words at an utterance's start ("the manager"), a second hit in it
+    # ("The manager asked for a s(ummary)") is not read: its span would open the same way.
     reads: list[dict[str, Any]] = []
+    glanced: list[np.ndarray] = []
     transcribe = whisper.transcribe
 
     def counted(audio: np.ndarray, *args: Any, **options: Any):  # type: ignore[no-untyped-def]
         reads.append({"seconds": len(audio) / 16000, **options})
+        if options.get("glance"):
+            glanced.append(audio.copy())
         return transcribe(audio, *args, **options)
 
     monkeypatch.setattr(whisper, "transcribe", counted)
@@ -139,6 +144,10 @@ def test_talk_where_the_name_is_unlikely_costs_the_spotters_hit_one_glance(run_f
     assert not [read for read in reads if read.get("careful")], reads
     # other reads only in the first utterance, before the spotter is warm (at a pause, and its first 3 s)
     assert len([read for read in reads if not read.get("glance")]) <= 2, reads
+    # every glance reads its utterance from the start: one that began like an earlier one is that utterance again
+    again = [i for i in range(1, len(glanced)) if any(len(glanced[j]) < len(glanced[i]) and
+                                                      np.array_equal(glanced[i][: len(glanced[j])], glanced[j]) for j in range(i))]
+    assert not again, [read for read in reads if read.get("glance")]
 
 
 def test_listening_times_out_after_a_bare_wake_word(run_file, speech) -> None:

@@ -44,6 +44,11 @@ class WakeMatcher:
                 return WakeHit(phrase, rest, set_apart=not rest or bool(found.group("gap").strip()))
         return None
 
+    def opens_otherwise(self, text: str) -> bool:
+        """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
+        words other than lead-ins? Then no wake phrase later in the utterance opens it as a call."""
+        return bool(_LEAD_IN_WORDS.sub(" ", " ".join(words_of(text))).strip())
+
     def strip(self, text: str) -> str:
         """Drop a leading wake phrase if there is one (follow-ups often repeat the name)."""
         hit = self.match(text)
@@ -58,6 +63,9 @@ class WakeMatcher:
         """
         spoken = name if name.casefold() in self.phrases else (self.phrases[0].title() if self.phrases else name)
         return f"{spoken},"
+
+
+_LEAD_IN_WORDS = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(LEAD_INS, key=len, reverse=True)) + r")\b")
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
