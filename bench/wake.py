@@ -267,16 +267,24 @@ MORE_VOICES = (Voice("en-us+f2", 150, 60), Voice("en-us+f4", 160, 70), Voice("en
 """Female voices the wake figures are not measured on: how far they carry (26 of 192 missed on Dec 5)."""
 
 
+def synthetic_clip_misses(runner: Runner, voices: tuple[Voice, ...]) -> tuple[int, list[str], list[float], list[float]]:
+    """Wake clips of ``voices`` at each noise level, live: clips, misses, latencies, wall latencies."""
+    total, missed, latencies, walls = 0, [], [], []
+    for index, voice in enumerate(voices):
+        for noise in NOISE:
+            audio, marks = wake_clips(voice, noise, seed=index)
+            miss, lat, wall = score(runner.run_live(audio), marks)
+            total += len(marks)
+            missed += [f"{voice.name}, noise {noise}, {m}" for m in miss]
+            latencies += lat
+            walls += wall
+    return total, missed, latencies, walls
+
+
 def more_voices_misses() -> None:
     runner = Runner()
     runner.settings = bench_settings()
-    total, missed = 0, []
-    for index, voice in enumerate(MORE_VOICES):
-        for noise in NOISE:
-            audio, marks = wake_clips(voice, noise, seed=index)
-            miss, _latencies, _walls = score(runner.run_live(audio), marks)
-            total += len(marks)
-            missed += [f"{voice.name} (pitch {voice.pitch}), noise {noise}, {m}" for m in miss]
+    total, missed, _latencies, _walls = synthetic_clip_misses(runner, MORE_VOICES)
     print(f"misses on more voices: {len(missed)}/{total} = {100 * len(missed) / total:.1f} %")
     for miss in missed:
         print(f"- {miss}")
@@ -310,15 +318,7 @@ def main() -> None:
     runner.engines.dictation.transcribe = timed  # type: ignore[method-assign]
     stages = StageClock(runner)
     started = time.monotonic()
-    total, missed, latencies, walls = 0, [], [], []
-    for index, voice in enumerate(voices):
-        for noise in NOISE:
-            audio, marks = wake_clips(voice, noise, seed=index)
-            miss, lat, wall = score(runner.run_live(audio), marks)
-            total += len(marks)
-            missed += [f"{voice.name}, noise {noise}, {m}" for m in miss]
-            latencies += lat
-            walls += wall
+    total, missed, latencies, walls = synthetic_clip_misses(runner, voices)
     for voice in voices[:2]:
         audio, marks = real_clips(voice)
         miss, lat, wall = score(runner.run_live(audio), marks)
