@@ -65,11 +65,14 @@ class WakeMatcher:
         return f"{spoken},"
 
 
-_LEAD_IN_WORDS = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(LEAD_INS, key=len, reverse=True)) + r")\b")
+_LEAD_IN = "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_INS) + ")"
+"""Any one lead-in, its words apart by anything but letters ("excuse me", "excuse, me")."""
+
+_LEAD_IN_WORDS = re.compile(rf"\b{_LEAD_IN}\b")
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
     """Up to two lead-in words, the phrase's words with any punctuation between, then the rest."""
     body = r"\W+".join(map(re.escape, phrase.split()))
-    lead = "(?:(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_INS) + r")\W+){0,2}"
+    lead = rf"(?:{_LEAD_IN}\W+){{0,2}}"
     return re.compile(rf"^\W*{lead}{body}(?:'s)?\b(?P<gap>\W*)(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
