@@ -10,7 +10,7 @@ import pytest
 from assistant.errors import IntentError
 from assistant.intents.numbers import spoken_date, spoken_time
 from assistant.intents.router import Router
-from assistant.speech.wake import WakeMatcher
+from assistant.wake import WakeMatcher
 
 
 @pytest.fixture(scope="module")

@@ -137,6 +137,14 @@ class Router:
             ranked.append((re.sub(r"\{[^}]+\}", lambda _m: next(pieces), sample).strip(), ratio, sample))
         return ranked
 
+    def could_be_command(self, text: str, exact: bool = False) -> bool:
+        """Nothing (a bare name), or a command as heard (``exact``) or nearly (letter likeness,
+        no weighing): what may follow a wake phrase in a call."""
+        if not any(ch.isalnum() for ch in text):
+            return True
+        return any(self.route(variant).name != UNKNOWN or (not exact and self.nearest(variant).name != UNKNOWN)
+                   for variant in misheard_numbers(text))
+
     def one_word_sentences(self) -> list[str]:
         """The sentences of one word the templates allow ("help", "stop", "next")."""
         return [sample.strip() for shape, sample in self._sample_shapes() if len(shape.split()) == 1 and NUMBER not in shape]

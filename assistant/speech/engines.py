@@ -167,3 +167,14 @@ def without_loop(text: str, repeats: int = 3) -> str:
         if run >= repeats:
             return " ".join(parts[: start + 1])
     return text
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The two recognizers one pipeline runs on."""
+
+    streaming: StreamingEngine
+    """Hears every frame: the wake spotter, partials, grammar-restricted re-readings."""
+
+    dictation: DictationEngine | None
+    """Transcribes finished utterances; None means the streaming result is final."""

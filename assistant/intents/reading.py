@@ -1,0 +1,159 @@
+"""Reading a command out of what was heard: templates first, then the dictation engine's own ears.
+
+Whisper's greedy reading of a short command is often a near miss ("repeat now", "some men
+don't help"). The sentences the templates allow near it are weighed on the same audio
+(rescore), and where nothing can be weighed, the command grammar's reading and letter likeness
+decide. The same object re-reads short dictation commands ("Crash Matt." for "scratch that").
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from typing import Sequence
+
+import numpy as np
+
+from assistant.errors import EarpieceError
+from assistant.intents.grammar import Grammar, build_grammar
+from assistant.intents.rescore import COMMAND_MARGIN, choose, written_like
+from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers, normalize
+from assistant.letters.spoken import COMMAND_PHRASES, parse_command
+from assistant.speech.engines import Engines, words_of
+from assistant.wake.matcher import WakeMatcher
+
+log = logging.getLogger(__name__)
+
+AGREEMENT_MIN = 0.7
+"""How closely the grammar's reading must resemble the dictation text to overrule "Unknown"."""
+
+DICTATION_COMMAND_AGREEMENT = 0.6
+"""A misheard short dictation command needs at least this likeness to the grammar's reading."""
+
+NEAREST_CANDIDATES = 8
+"""Template sentences nearest a misheard command that the dictation engine weighs (a few ms each)."""
+
+
+class CommandReader:
+    """The intent in a transcript, repaired on the utterance's audio where it is a near miss."""
+
+    def __init__(self, router: Router, engines: Engines, matcher: WakeMatcher, use_grammar: bool = True) -> None:
+        self.router = router
+        self.engines = engines
+        self.matcher = matcher
+        self.grammar = self._build_grammar() if use_grammar else None
+        """The templates as a recognition grammar for the streaming engine (partials, re-readings)."""
+
+    def _build_grammar(self) -> Grammar | None:
+        engine = self.engines.streaming
+        unknown = engine.unknown_words(self.matcher.phrases)
+        if unknown:
+            log.warning("the %s engine's dictionary lacks %s: the wake phrase is left to the dictation engine; "
+                        "a Vosk model with that word, or a different wake word, makes it cheaper to spot",
+                        engine.name, ", ".join(unknown))
+        try:
+            return build_grammar(self.router.intents, self.matcher.phrases, engine.knows)
+        except Exception as exc:  # a grammar is an optimisation: without it, dictation still works
+            log.warning("no command grammar for %s: %s", engine.name, exc)
+            return None
+
+    def understand(self, command: str, heard: str, audio: np.ndarray, prompt: str) -> IntentMatch:
+        """The intent of ``command`` (the part of the reading ``heard`` after the name), from
+        the utterance ``audio`` that the dictation engine read with ``prompt``.
+
+        Templates first; then the sentences they allow near what was heard, weighed by the
+        dictation engine on the audio; where it cannot weigh, the nearest template sentence
+        and the command grammar's reading, by likeness."""
+        intent = self.router.route(command)
+        if intent.name != UNKNOWN:
+            return intent
+        # read once: weighed as a candidate, or (where nothing can be weighed) checked for agreement
+        reading = self._grammar_reading(audio) if self.grammar is not None and self.engines.dictation is not None else None
+        weighed = self._weighed(command, heard, reading, audio, prompt)
+        if weighed is not None:
+            return weighed
+        nearest = self.router.nearest(command)
+        if nearest.name != UNKNOWN:
+            log.info("heard %r, taking it as %r", command, nearest.text)
+            return nearest
+        # Only slot-less readings: a number the dictation engine did not hear is never guessed.
+        if reading and reading.name != UNKNOWN and not reading.slots:
+            agreement = self.likeness(command, reading.text)
+            if agreement >= AGREEMENT_MIN:
+                log.info("heard %r; the command grammar read %r (agreement %.2f)", command, reading.text, agreement)
+                return reading
+        return intent
+
+    def _weighed(self, command: str, heard: str, grammar_reading: IntentMatch | None, audio: np.ndarray,
+                 prompt: str) -> IntentMatch | None:
+        """The template sentence (near ``command``, or the command grammar's reading) that the
+        dictation engine finds almost as likely as its own reading ``heard``; Unknown when none
+        is; None when the engine cannot weigh sentences (then likeness decides)."""
+        if self.engines.dictation is None or not heard.strip():
+            return None
+        sentences = [sentence for variant in misheard_numbers(command)
+                     for sentence, _likeness, _template in self.router.nearest_sentences(variant, NEAREST_CANDIDATES)]
+        if len(words_of(command)) == 1:
+            # one word shares too few letters with the word said ("killed" for "help"): weigh them all
+            sentences += self.router.one_word_sentences()
+        if grammar_reading is not None and grammar_reading.name != UNKNOWN:
+            sentences.append(digits_for_number_words(grammar_reading.text))
+        sentences = list(dict.fromkeys(s for s in sentences if s))
+        if not sentences:
+            return IntentMatch(UNKNOWN, {}, normalize(command))
+        prefix = heard[: len(heard) - len(command)] if command and heard.endswith(command) else ""
+        candidates = [prefix + written_like(sentence, command or heard, prefix) for sentence in sentences]
+        try:
+            scores = self.engines.dictation.score(audio, [heard, *candidates], prompt)
+        except Exception:  # likeness decides instead
+            log.exception("the dictation engine could not weigh the readings")
+            return None
+        if scores is None or scores[0] == float("-inf"):
+            return None
+        choice = choose(scores[0], scores[1:], candidates, COMMAND_MARGIN)
+        if choice is None:
+            log.info("heard %r; no command is near enough", command)
+            return IntentMatch(UNKNOWN, {}, normalize(command))
+        match = self.router.route(sentences[choice.index])
+        log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", command, sentences[choice.index], choice.margin)
+        return match
+
+    def _grammar_reading(self, audio: np.ndarray) -> IntentMatch | None:
+        """Decode the utterance again, restricted to what the templates allow."""
+        assert self.grammar is not None
+        text = self.reread(self.grammar, audio)
+        return self.router.route(self.matcher.strip(text)) if text is not None else None
+
+    def reread(self, grammar: "Grammar | Sequence[str]", audio: np.ndarray) -> str | None:
+        """``audio`` decoded again by the streaming engine, restricted to ``grammar``."""
+        try:
+            return self.engines.streaming.recognizer(grammar).read(audio).text
+        except EarpieceError as exc:
+            log.warning("grammar-restricted reading failed: %s", exc)
+            return None
+
+    def likeness(self, heard: str, reading: str) -> float:
+        """How alike two readings are, by sound (phones) or by letters, whichever is kinder."""
+        return max(self.engines.streaming.sounds_alike(heard, reading),
+                   difflib.SequenceMatcher(None, " ".join(words_of(heard)), reading).ratio())
+
+    def dictation_command(self, text: str, audio: np.ndarray, letter_finished: bool) -> str:
+        """A short utterance while dictating that is no command as heard gets a second,
+        grammar-restricted reading: "Crash Matt." is taken as "scratch that" only when the
+        command grammar hears that too and the two readings look alike."""
+        if parse_command(text) is not None or len(words_of(text)) > 5 or self.engines.dictation is None:
+            return text
+        reading = self.reread(COMMAND_PHRASES, audio)
+        if reading is None or parse_command(reading) is None:
+            return text
+        agreement = self.likeness(text, reading)
+        if letter_finished:
+            needed = 0.25  # once the letter is finished, only commands are expected: a looser likeness will do
+        elif len(words_of(text)) <= 3:
+            needed = DICTATION_COMMAND_AGREEMENT - 0.1  # "crash note": too short to be a sentence that matters
+        else:
+            needed = DICTATION_COMMAND_AGREEMENT
+        if agreement < needed:
+            return text
+        log.info("dictation: heard %r, taking it as the command %r (agreement %.2f)", text, reading, agreement)
+        return reading

@@ -1,0 +1,97 @@
+"""The wake decision and the command reader on their own, on real engines and real audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from speech import Voice
+
+from assistant.audio import SAMPLE_RATE
+from assistant.audio.resample import float_to_int16
+from assistant.audio.wavio import read_wav
+from assistant.intents.reading import CommandReader
+from assistant.speech.engines import Engines
+from assistant.wake import WakeDecider
+
+
+def fresh_decider(sphinx, whisper, router) -> WakeDecider:  # type: ignore[no-untyped-def]
+    return WakeDecider(["samantha"], "Samantha", Engines(sphinx, whisper), router, lambda: np.zeros(0, np.int16))
+
+
+@pytest.fixture()
+def decider(sphinx, whisper, router, shared_speech):  # type: ignore[no-untyped-def]
+    """A decider whose spotter has heard enough speech to be trusted alone (warm), as in a running daemon."""
+    decider = fresh_decider(sphinx, whisper, router)
+    talk = ("jfk-inaugural", "librivox-dagon", "librispeech-1272-128104-0000")
+    for name in talk:
+        assert decider.decide(float_to_int16(read_wav(shared_speech / f"{name}.wav")[: 4 * SAMPLE_RATE])) is None
+    assert decider.spotter is not None and decider.spotter.warm
+    return decider
+
+
+def pcm(*parts: np.ndarray | float) -> np.ndarray:
+    """Float speech and seconds of silence, as the 16-bit samples the VAD hands on."""
+    pieces = [np.zeros(int(part * SAMPLE_RATE), np.float32) if isinstance(part, float) else part for part in parts]
+    return float_to_int16(np.concatenate(pieces))
+
+
+@pytest.mark.parametrize("voice", [Voice("en-us", 160, 50), Voice("en-us+m3", 185, 45)])
+def test_a_call_by_name_is_decided_with_its_evidence(decider, speech, voice) -> None:  # type: ignore[no-untyped-def]
+    audio = pcm(0.3, speech.say("Samantha, what time is it?", voice), 0.5)
+    decision = decider.decide(audio)
+    assert decision is not None
+    assert decision.phrase == "samantha"
+    assert decision.start == 0  # the span read begins at the utterance's start: nothing before the name
+    assert decision.reading.text.lower().startswith("samantha")
+    assert not decision.doubtful
+    # the command is read after the name, from where it was read
+    assert decider.woke_early and decider.name_read == "samantha"
+
+
+def test_a_cold_spotter_leaves_the_decision_to_the_reading(sphinx, whisper, router, speech) -> None:  # type: ignore[no-untyped-def]
+    decider = fresh_decider(sphinx, whisper, router)
+    decision = decider.decide(pcm(0.3, speech.say("Samantha, what's your name?"), 0.5))
+    assert decision is not None and decision.phrase == "samantha"
+    assert "name" in decision.reading.text
+    assert decider.decide(pcm(0.3, speech.say("We spent the evening talking about music."), 0.5)) is None
+
+
+def test_a_mention_of_the_name_is_not_a_call(decider, speech) -> None:  # type: ignore[no-untyped-def]
+    audio = pcm(0.3, speech.say("I told Samantha about the meeting yesterday, and she laughed."), 0.5)
+    assert decider.decide(audio) is None
+    assert not decider.woke_early
+
+
+def test_real_speech_without_the_name_does_not_wake_it(decider, shared_speech) -> None:  # type: ignore[no-untyped-def]
+    for name in ("jfk-inaugural", "librispeech-1272-128104-0000", "cmu-arctic-a0024"):
+        audio = read_wav(shared_speech / f"{name}.wav")[: 6 * SAMPLE_RATE]
+        assert decider.decide(float_to_int16(audio)) is None, name
+
+
+def test_each_utterance_starts_afresh(decider, speech) -> None:  # type: ignore[no-untyped-def]
+    call = pcm(0.3, speech.say("Samantha, help."), 0.5)
+    talk = pcm(0.3, speech.say("The manager asked for a summary of the numbers."), 0.5)
+    assert decider.decide(call) is not None
+    assert decider.decide(talk) is None
+    assert not decider.woke_early and decider.name_read == ""
+    assert decider.decide(call) is not None
+
+
+def test_the_reader_weighs_a_near_miss_on_the_audio(sphinx, whisper, router, speech, decider) -> None:  # type: ignore[no-untyped-def]
+    reader = CommandReader(router, Engines(sphinx, whisper), decider.matcher)
+    audio = pcm(0.2, speech.say("Samantha, repeat that."), 0.3)
+    # a reading no template allows, of audio that says a command: weighed back to the command
+    intent = reader.understand("repeat bat.", "Samantha, repeat bat.", audio, decider.prompt)
+    assert intent.name == "Repeat"
+    # talk that is no command stays Unknown however near a template sentence it looks
+    talk = pcm(0.2, speech.say("Samantha, play some jazz music."), 0.3)
+    assert reader.understand("play some jazz music.", "Samantha, play some jazz music.", talk, decider.prompt).name == "Unknown"
+
+
+def test_the_reader_takes_a_misheard_dictation_command_only_where_the_grammar_hears_it(  # type: ignore[no-untyped-def]
+        sphinx, whisper, router, speech, decider) -> None:
+    reader = CommandReader(router, Engines(sphinx, whisper), decider.matcher)
+    said = pcm(0.2, speech.say("scratch that."), 0.3)
+    assert reader.dictation_command("Crash that.", said, letter_finished=False) == "scratch that"
+    sentence = pcm(0.2, speech.say("The garden was lovely in May."), 0.3)
+    assert reader.dictation_command("The garden was lovely.", sentence, letter_finished=False) == "The garden was lovely."
