@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
 
     wake = sub.add_parser("wake", parents=[common], help="list, add or remove wake phrases")
     wsub = wake.add_subparsers(metavar="ACTION", required=True)
-    wsub.add_parser("list", parents=[common], help="the phrases it answers to").set_defaults(handler=cmd_wake, wake_action="list")
+    wsub.add_parser("list", parents=[common], help="the phrases it answers to, and what hears each").set_defaults(handler=cmd_wake, wake_action="list")
     for action, text in (("add", "answer to PHRASE too"), ("remove", "stop answering to PHRASE")):
         wparser = wsub.add_parser(action, parents=[common], help=text)
         wparser.add_argument("phrase", nargs="+")
@@ -620,8 +620,15 @@ def cmd_wake(args: argparse.Namespace) -> int:
     path = settings.source or user_config_path()
     words = list(settings.wake.words)
     if args.wake_action == "list":
+        from assistant.speech.loader import load_streaming
+        from assistant.wake.neural import serving
+
+        streaming = load_streaming(settings, open_vocabulary=False)
+        dictation = settings.speech.dictation == "whisper"
         own = {" ".join(words_of(k)) for k in settings.wake.sensitivities}
-        print("\n".join(f"{w} (sensitivity {settings.wake.sensitivity_of(w):g})" if w in own else w for w in words))
+        for phrase in words:
+            label = f"{phrase} (sensitivity {settings.wake.sensitivity_of(phrase):g})" if phrase in own else phrase
+            print(f"{label} — {serving(phrase, settings.wake.neural, streaming, dictation)}")
         return 0
     phrase = " ".join(words_of(" ".join(args.phrase)))
     if not phrase:

@@ -50,6 +50,11 @@ class WakeSettings:
     sensitivities: Mapping[str, float] = field(default_factory=dict)
     """Per-phrase sensitivity, e.g. { "hey computer" = 0.7 }; phrases not named use ``sensitivity``."""
 
+    neural: bool = True
+    """Spot a phrase that has a bundled neural model (microWakeWord: alexa, hey jarvis, hey
+    mycroft, okay nabu) with that model, trusted without a Whisper double-check; false keeps every
+    phrase on the text-configured path. `earpiece wake list` shows which serves each phrase."""
+
     def sensitivity_of(self, phrase: str) -> float:
         """The phrase's own sensitivity if it has one (matched word by word), else ``sensitivity``."""
         from assistant.speech.engines import words_of

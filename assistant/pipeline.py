@@ -137,7 +137,7 @@ class Pipeline:
         """The wake decision and the command reader for the session's current name and wake words."""
         wake = WakeDecider(self.session.wake_words, self.session.name, self.engines, self.router,
                            self._segmenter.utterance, self.settings.wake.sensitivity_of,
-                           lambda message: self.bus.emit("error", self.t, message=message))
+                           lambda message: self.bus.emit("error", self.t, message=message), self.settings.wake.neural)
         return wake, CommandReader(self.router, self.engines, wake.matcher, self._use_grammar)
 
     def _recover_letter(self) -> str:
@@ -383,9 +383,10 @@ class Pipeline:
         glance = self.wake.spot(frames, len(self._segmenter.audio), self._idle)
         if glance is None:
             return
-        self._early = (glance.samples, glance.reading, None)
+        if glance.reading is not None:
+            self._early = (glance.samples, glance.reading, None)
         if glance.decision is not None:
-            self.bus.emit("wake", self.t, word=glance.decision.phrase)
+            self.bus.emit("wake", self.t, word=glance.decision.phrase, by=glance.decision.by)
             self.dialogue.woke(self.t)
             self.session.asleep = False
 
@@ -498,7 +499,7 @@ class Pipeline:
             if hit is None and self.dialogue.needs_wake_word:
                 return
             if hit is not None:
-                self.bus.emit("wake", self.t, word=hit.phrase)
+                self.bus.emit("wake", self.t, word=hit.phrase, by="reading")
                 self.dialogue.woke(self.t)
                 self.session.asleep = False
             command = hit.command if hit is not None else text.strip()

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from common import ROOT, Runner, write_section
 
-import numpy as np
-
 from assistant.audio import SAMPLE_RATE  # noqa: E402
 from assistant.audio.wavio import read_wav  # noqa: E402
 from assistant.config import parse_text  # noqa: E402

@@ -27,6 +27,7 @@ from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, choose_named, name_p
 from assistant.intents.router import Router
 from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, words_of
 from assistant.wake.matcher import WakeMatcher
+from assistant.wake.neural import CombinedSpotter, NeuralSpotter, bundled_model
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +93,16 @@ class WakeDecision:
     """Samples into the utterance where the read span began: speech before it (noise or talk
     the VAD joined with the call) is none of the assistant's business."""
 
-    reading: Transcript
-    """The reading that opened with the phrase."""
+    reading: Transcript | None
+    """The reading that opened with the phrase; None where a neural spotter's hit alone decided."""
 
     doubtful: bool
     """Only the careful second read found the name (the glance did not): the wake stands only if
     a command follows or the whole utterance bears the name out (WakeDecider.unfounded)."""
+
+    by: str = "glance"
+    """What decided: "glance" (the spotter, then Whisper's read of the span), "neural" (a bundled
+    microWakeWord model alone) or "reading" (Whisper's read of the utterance, no spotter hit)."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,8 @@ class Glance:
     samples: int
     """How much audio was read (the span up to the hit)."""
 
-    reading: Transcript
-    """What it read there."""
+    reading: Transcript | None
+    """What it read there; None where nothing was read (a neural spotter's hit is trusted)."""
 
     decision: WakeDecision | None
     """The wake, where the name opened the reading; None where it did not."""
@@ -123,14 +128,16 @@ class WakeDecider:
 
     def __init__(self, phrases: Sequence[str], name: str, engines: Engines, router: Router,
                  utterance: Callable[[], np.ndarray], sensitivity: Callable[[str], float] = lambda _phrase: 0.5,
-                 on_error: Callable[[str], None] = lambda _message: None) -> None:
+                 on_error: Callable[[str], None] = lambda _message: None, neural: bool = True) -> None:
         self.matcher = WakeMatcher(phrases)
         self.name = name
         self.engines = engines
         self.router = router
         self._utterance = utterance
         self._on_error = on_error
-        self.spotter = self._build_spotter({p: sensitivity(p) for p in self.matcher.phrases})
+        self.neural_phrases: tuple[str, ...] = ()
+        """The phrases a neural spotter serves (their hits need no double-check)."""
+        self.spotter = self._build_spotter({p: sensitivity(p) for p in self.matcher.phrases}, neural)
         self.not_for_us = False
         """This utterance is taken as not meant for the assistant: nothing more is read of it."""
         self.woke_early = False
@@ -156,19 +163,34 @@ class WakeDecider:
         """The dictation engine's prompt outside dictation: the name, so it is spelled as configured."""
         return self.matcher.prompt(self.name)
 
-    def _build_spotter(self, phrases: Mapping[str, float]) -> WakeSpotter | None:
-        """The cheap streaming spotter that decides which idle utterances Whisper reads at all."""
+    def _build_spotter(self, phrases: Mapping[str, float], neural: bool) -> WakeSpotter | None:
+        """The cheap spotter that decides which idle utterances Whisper reads at all: a bundled
+        neural model for the phrases that have one, the streaming engine's for the rest."""
         if self.engines.dictation is None:
             return None  # the streamed transcript is read for the name anyway
+        served = {p: s for p, s in phrases.items() if neural and bundled_model(p) is not None}
+        spotters: list[WakeSpotter] = []
+        if served:
+            try:
+                spotters.append(NeuralSpotter(served))
+                self.neural_phrases = tuple(served)
+            except EarpieceError as exc:
+                log.warning("no neural wake spotter (%s): the text path serves %s", exc, ", ".join(served))
+                served = {}
+        rest = {p: s for p, s in phrases.items() if p not in served}
+        if not rest:
+            return spotters[0]
         try:
-            spotter = self.engines.streaming.spotter(phrases)
+            text_spotter = self.engines.streaming.spotter(rest)
         except EarpieceError as exc:
             log.warning("no wake spotter: %s", exc)
-            spotter = None
-        if spotter is None:
+            text_spotter = None
+        if text_spotter is None:
             log.info("%s cannot spot %s: the dictation engine reads the start of every idle utterance",
-                     self.engines.streaming.name, ", ".join(phrases))
-        return spotter
+                     self.engines.streaming.name, ", ".join(rest))
+            # a neural spotter still wakes at once on its phrases, but never decides alone
+            return CombinedSpotter(spotters, gates=False) if spotters else None
+        return CombinedSpotter([*spotters, text_spotter]) if spotters else text_spotter
 
     # --- one utterance, frame by frame ----------------------------------------------------------
 
@@ -212,6 +234,8 @@ class WakeDecider:
                 self._on_error(f"the wake spotter failed ({exc}); reading every utterance instead")
                 self.spotter = None
                 return glance
+            if phrase is not None and phrase in self.neural_phrases:
+                return self._trusted(phrase)
             if phrase is not None:
                 glance = self._glance(phrase) or glance
                 if glance is not None and glance.decision is not None:
@@ -219,6 +243,16 @@ class WakeDecider:
         if frames_heard >= SPOT_WINDOW_FRAMES and self.gated(idle):
             self.not_for_us = True  # the spotter would have heard the name by now
         return glance
+
+    def _trusted(self, phrase: str) -> Glance:
+        """A neural spotter heard ``phrase``: it wakes at once, no read. The command is read
+        from CONFIRM_SPAN before the hit, as after a glance, so the reading holds the name."""
+        start = max(0, len(self._utterance()) - int(CONFIRM_SPAN * SAMPLE_RATE))
+        self.woke_early = True
+        self.wake_from = start
+        self.name_read = phrase
+        log.info("the neural spotter heard %r", phrase)
+        return Glance(0, None, WakeDecision(phrase, start, None, False, by="neural"))
 
     def _glance(self, phrase: str) -> Glance | None:
         """The spotter heard ``phrase``: the dictation engine reads the CONFIRM_SPAN seconds before,
@@ -292,7 +326,7 @@ class WakeDecider:
                 return None
             reading = self.read(utterance, idle=True)
             hit = self.matcher.match(reading.text)
-            return WakeDecision(hit.phrase, 0, reading, False) if hit is not None else None
+            return WakeDecision(hit.phrase, 0, reading, False, by="reading") if hit is not None else None
         finally:
             self._utterance = source
 
