@@ -456,7 +456,7 @@ class Pipeline:
         if self.letter is not None:
             # a writer pausing mid-sentence must not be cut off: only a finished sentence ends early
             return transcript.text.rstrip().endswith((".", "?", "!")) and not transcript.text.rstrip().endswith("...")
-        hit = self.wake.matcher.match(transcript.text)
+        hit = self.wake.call_in(transcript.text)
         if hit is None and self.dialogue.needs_wake_word:
             if len(audio) >= WAKE_SEEN_BY * SAMPLE_RATE:
                 self.wake.not_for_us = True  # long enough to have held the name, and it did not
@@ -491,7 +491,7 @@ class Pipeline:
                 return  # "stop" over a read-back silences it; it is not a sentence for the letter
             self._dictate(self.wake.matcher.strip(text))
             return
-        hit = self.wake.matcher.match(text)
+        hit = self.wake.call_in(text)
         name_as: NameReading = "read"
         if self.wake.woke_early:
             command, name_as = self.wake.after_name(text)

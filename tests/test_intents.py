@@ -215,3 +215,24 @@ def test_a_bare_name_is_chosen_only_when_no_reading_with_a_command_is_near() -> 
     picked = choose_named(-6.0, [-8.0, -5.0, -4.0], readings, [0, 1, 2])
     assert picked is not None and picked.text == "Ada, what's your name?"
     assert choose_named(-6.0, [-12.0, -5.0, -4.0], readings, [0, 1, 2]).text == "Ada, your name?"
+
+
+@pytest.mark.parametrize("text,command", [
+    ("What time is it, Samantha?", "What time is it?"),
+    ("Read the first one. Samantha,", "Read the first one."),
+    ("Thanks, hey computer.", "Thanks."),
+])
+def test_a_name_said_last_and_set_apart_is_a_call(text: str, command: str) -> None:
+    hit = WakeMatcher(["samantha", "hey computer"]).match_call(text)
+    assert hit is not None and hit.last and hit.command == command
+
+
+@pytest.mark.parametrize("text", ["I told Samantha.", "We met Samantha", "Samanthas, all of them."])
+def test_a_name_glued_to_the_words_before_it_is_a_mention(text: str) -> None:
+    assert WakeMatcher(["samantha"]).match_call(text) is None
+
+
+def test_a_name_echoed_after_the_command_is_not_part_of_it() -> None:
+    # prompted with the name, Whisper sometimes writes it again at the end
+    hit = WakeMatcher(["samantha"]).match("Samantha, what's the time? Samantha")
+    assert hit is not None and hit.command == "what's the time?"

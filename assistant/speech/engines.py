@@ -153,19 +153,28 @@ def words_of(text: str) -> list[str]:
 
 
 def without_loop(text: str, repeats: int = 3) -> str:
-    """``text`` cut where a phrase comes round for the ``repeats``-th time in a row: "come in,
-    come in, come in, come" is "come in," (Whisper going round on the en-us+f3 voice's
-    "Samantha" in bench/wake.py), which can then be weighed as the name. For idle speech only:
-    someone may well dictate "no, no, no"."""
+    """``text`` cut after the first round of a phrase, or of a run of two or three phrases, that
+    comes round again and again: "come in, come in, come in, come" is "come in," (Whisper going
+    round on the en-us+f3 voice's "Samantha" in bench/wake.py), which can then be weighed as the
+    name; "What I visit, Samantha, What I visit, Samantha, What I" is "What I visit, Samantha,".
+    A single phrase must come ``repeats`` times in a row (a last, cut-off round counts), a longer
+    run twice in full. For idle speech only: someone may well dictate "no,
+    no, no"."""
     parts = re.split(r"(?<=[,.!?])\s+", text.strip())
     phrases = [" ".join(words_of(part)) for part in parts]
-    for start, phrase in enumerate(phrases):
-        run = 1
-        while (start + run < len(phrases) and phrase
-               and (phrases[start + run] == phrase or (start + run == len(phrases) - 1 and phrase.startswith(phrases[-1])))):
-            run += 1
-        if run >= repeats:
-            return " ".join(parts[: start + 1])
+    for start in range(len(phrases)):
+        for size in (1, 2, 3):
+            block = phrases[start : start + size]
+            if len(block) < size or not all(block):
+                break
+            rounds, at = 1, start + size
+            while at + size <= len(phrases) and phrases[at : at + size] == block:
+                rounds, at = rounds + 1, at + size
+            rest = phrases[at:]
+            if size == 1 and len(rest) == 1 and block[0].startswith(rest[0]):
+                rounds += 1  # the last round, cut off by the end of the audio
+            if rounds >= (repeats if size == 1 else 2):
+                return " ".join(parts[: start + size])
     return text
 
 

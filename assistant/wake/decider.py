@@ -26,7 +26,7 @@ from assistant.errors import EarpieceError
 from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, choose_named, name_put_back, with_name
 from assistant.intents.router import Router
 from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, words_of
-from assistant.wake.matcher import WakeMatcher
+from assistant.wake.matcher import WakeHit, WakeMatcher
 from assistant.wake.neural import CombinedSpotter, NeuralSpotter, bundled_model
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,10 @@ at a pause, before the utterance ends: longer than any command's opening. "Some 
 m(ountains)" glanced as "Samantha, Samantha," woke it on bench/wake.py's talk, and every pause of
 the rest of the sentence was read (up to 9.6 s, faster-whisper's 30 s window) before the end
 withdrew it: two seconds of CPU a time."""
+
+NAME_LAST_WORDS = 8
+"""Words before a name said last, set apart ("What's the weather next week, Mycroft?"), that a call
+may have without being a command the templates know; a longer sentence needs to be one."""
 
 SPOT_CHECKS = 2
 """Spotter hits per utterance that the dictation engine double-checks; after that many wrong
@@ -211,6 +215,18 @@ class WakeDecider:
         (the VAD joins them in a noisy room) stays out of the command's transcript."""
         return self._utterance()[self.wake_from :]
 
+    def call_in(self, text: str) -> WakeHit | None:
+        """The wake phrase as a call in ``text``: opening it, or closing it after a command or a
+        short sentence ("What time is it, Samantha?"); a long one that ends with the name set
+        apart ("... and that is all I know, Samantha.") is talk to a person of that name."""
+        hit = self.matcher.match(text)
+        if hit is not None:
+            return hit
+        hit = self.matcher.match_last(text)
+        if hit is not None and (len(words_of(hit.command)) <= NAME_LAST_WORDS or self.router.could_be_command(hit.command)):
+            return hit
+        return None
+
     def spotting(self, idle: bool) -> bool:
         """Is the spotter deciding about this utterance? Only ``idle`` speech (waiting for the
         name, not dictating), before a wake phrase was confirmed and while it may still be for us."""
@@ -271,7 +287,7 @@ class WakeDecider:
             transcript = self.read(audio, idle=True, named=False, glance=True)
         except Exception:  # the utterance's end will be read again and report it
             return None
-        hit = self.matcher.match(transcript.text)
+        hit = self.call_in(transcript.text)
         if hit is None:
             if self.name_unsure:
                 log.info("spotted %r; the start %r may be the name: the whole utterance decides", phrase, transcript.text)
@@ -280,6 +296,8 @@ class WakeDecider:
                 if self._spot_checks >= SPOT_CHECKS or (start == 0 and self.matcher.opens_otherwise(transcript.text)):
                     self.not_for_us = True  # any later hit in it would be read from this same start
             return Glance(len(audio), transcript, None)
+        if hit.last:
+            start = 0  # the command came before the name: it is read from the utterance's start
         self.woke_early = True
         self.wake_from = start
         self.name_read = hit.phrase
@@ -297,7 +315,7 @@ class WakeDecider:
             heard = self.read(self._utterance(), idle=True)
         except Exception:  # the utterance's end will be read again and report it
             return False
-        if self.matcher.match(heard.text) is not None:
+        if self.call_in(heard.text) is not None:
             return False
         log.info("not for me (no wake word at the start): %r", heard.text)
         return True
@@ -325,7 +343,7 @@ class WakeDecider:
             if self.gated(idle=True) or self.engines.dictation is None:
                 return None
             reading = self.read(utterance, idle=True)
-            hit = self.matcher.match(reading.text)
+            hit = self.call_in(reading.text)
             return WakeDecision(hit.phrase, 0, reading, False, by="reading") if hit is not None else None
         finally:
             self._utterance = source
@@ -346,7 +364,7 @@ class WakeDecider:
             return heard
         # a name read round and round is still a name ("come in, come in, come in, come")
         heard = Transcript(without_loop(heard.text), heard.words, heard.engine)
-        hit = self.matcher.match(heard.text)
+        hit = self.call_in(heard.text)
         if named and hit is not None:
             self.name_read = hit.phrase
         if named and self.name_read and hit is None and heard.text.strip():
@@ -430,7 +448,7 @@ class WakeDecider:
         that sound a little like it ("sounds_alike": "some of the mountains"), or not at all.
         Only the phrase that was read there counts: with "hey computer" a wake phrase too, "Hey,
         what's your name?" after "Ada" woke it is not "your name?"."""
-        hit = self.matcher.match(text)
+        hit = self.call_in(text)
         if hit is not None:
             return hit.command, "read"
         words = text.split()
@@ -487,7 +505,7 @@ class WakeDecider:
             # The name glued to words that were never a call ("Samantha mountains in Montana"),
             # or only weighed in, stays doubtful; set apart as a call it is borne out: en-us+f3's
             # "Samantha, one, two, three." before a real recording (bench/wake.py).
-            hit = self.matcher.match(text)
+            hit = self.call_in(text)
             return hit is None or not hit.set_apart
         if self.engines.dictation is None:
             return False

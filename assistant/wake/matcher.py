@@ -30,19 +30,44 @@ class WakeHit:
     one, two, three." A phrase glued to the words after it ("Samantha mountains in Montana") is
     more likely a misreading of other words."""
 
+    last: bool = False
+    """The phrase closed the utterance ("What time is it, Samantha?"): the command came first."""
+
 
 class WakeMatcher:
     def __init__(self, phrases: Sequence[str]) -> None:
         self.phrases = tuple(" ".join(words_of(p)) for p in phrases if words_of(p))
         self._patterns = [(p, _pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
+        self._last_patterns = [(p, _last_pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
 
     def match(self, text: str) -> WakeHit | None:
+        """The phrase opening ``text`` (after at most two lead-ins), and the command after it.
+        A phrase repeated at the end of the command is dropped from it: Whisper, prompted with
+        the name, sometimes echoes it there ("what's the time? Samantha")."""
         for phrase, pattern in self._patterns:
             found = pattern.match(text.strip())
             if found:
                 rest = found.group("rest").strip()
-                return WakeHit(phrase, rest, set_apart=not rest or bool(found.group("gap").strip()))
+                closing = self.match_last(rest) if rest else None
+                command = closing.command if closing is not None else rest
+                return WakeHit(phrase, command, set_apart=not rest or bool(found.group("gap").strip()))
         return None
+
+    def match_last(self, text: str) -> WakeHit | None:
+        """The phrase closing ``text``, set apart by punctuation from the words before it ("What
+        time is it, Samantha?", "Read the first one. Samantha,"): a call with the name last.
+        Glued on ("I told Samantha.") it is a mention, not a call."""
+        for phrase, pattern in self._last_patterns:
+            found = pattern.match(text.strip())
+            if found:
+                before, gap, after = found.group("before").strip(), found.group("gap"), found.group("after")
+                ending = next((ch for ch in gap + after if ch in ".?!"), "")
+                return WakeHit(phrase, before + ending, last=True)
+        return None
+
+    def match_call(self, text: str) -> WakeHit | None:
+        """The phrase as a call: opening the text, or else closing it."""
+        return self.match(text) or self.match_last(text)
 
     def opens_otherwise(self, text: str) -> bool:
         """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
@@ -76,3 +101,11 @@ def _pattern(phrase: str) -> re.Pattern[str]:
     body = r"\W+".join(map(re.escape, phrase.split()))
     lead = rf"(?:{_LEAD_IN}\W+){{0,2}}"
     return re.compile(rf"^\W*{lead}{body}(?:'s)?\b(?P<gap>\W*)(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def _last_pattern(phrase: str) -> re.Pattern[str]:
+    """Words, punctuation (a pause as the transcriber writes it), an optional lead-in, the phrase
+    and nothing but punctuation after it."""
+    body = r"\W+".join(map(re.escape, phrase.split()))
+    return re.compile(rf"^(?P<before>.*?\w.*?)(?P<gap>[,.!?;:]+\W*)(?:{_LEAD_IN}\W+)?{body}(?P<after>\W*)$",
+                      re.IGNORECASE | re.DOTALL)
