@@ -166,7 +166,9 @@ def test_the_name_is_tried_in_place_of_the_first_words() -> None:
     assert with_name("Some men.", "Samantha") == ["Samantha, some men.", "Samantha, men.", "Samantha."]
     assert with_name("So, I told him.", "Ada") == ["Ada, so, I told him.", "Ada, I told him.", "Ada, told him.", "Ada, him.", "Ada."]
     assert with_name("Come in, come in.", "Samantha")[-1] == "Samantha."
-    assert with_name("come in,", "Samantha", insert=False) == ["Samantha, in,", "Samantha."]
+    # the bare name is written as the reading ends: a glance that stopped at the name often has no full stop
+    assert with_name("come in,", "Samantha", insert=False) == ["Samantha, in,", "Samantha,"]
+    assert with_name("come in", "Samantha")[-1] == "Samantha"
     assert "Samantha." not in with_name("the manager asked for a summary.", "Samantha")
     assert with_name("", "Ada") == []
 
