@@ -649,6 +649,10 @@ def cmd_wake(args: argparse.Namespace) -> int:
 
         edit_config(path, change)
         print(f"wake phrases: {', '.join(words)} (saved in {path}; a running daemon picks it up with 'earpiece reload')")
+        from assistant.wake.neural import bundled_model
+
+        if settings.wake.neural and bundled_model(phrase) is not None:
+            print(f'"{phrase}" has a bundled neural model: it is spotted by microWakeWord, trained on thousands of voices')
         return 0
     else:
         if phrase not in known:

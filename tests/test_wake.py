@@ -132,6 +132,10 @@ def test_wake_list_says_what_hears_each_phrase(cli, tmp_path) -> None:  # type: 
     assert lines[0].startswith("samantha — pocketsphinx keyphrase spotter")
     assert lines[1].startswith("alexa — microWakeWord model 'alexa'")
     assert lines[2].startswith("picovoice — Whisper reads the start of every idle utterance (pocketsphinx lacks picovoice)")
+    added = cli("--config", config, "wake", "add", "Hey", "Jarvis", check=True).stdout
+    assert "bundled neural model" in added
+    assert cli("--config", config, "wake", "list", check=True).stdout.splitlines()[3].startswith(
+        "hey jarvis — microWakeWord model 'hey_jarvis'")
     config.write_text('[wake]\nwords = ["alexa"]\nneural = false\n')
     assert cli("--config", config, "wake", "list", check=True).stdout.startswith("alexa — pocketsphinx keyphrase spotter")
 
