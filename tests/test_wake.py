@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from speech import SHARED_SPEECH as SHARED, Voice
+from speech import Voice
 
 from assistant.audio import SAMPLE_RATE
 from assistant.audio.resample import float_to_int16
@@ -141,8 +141,9 @@ def test_wake_list_says_what_hears_each_phrase(cli, tmp_path) -> None:  # type: 
 
 
 @pytest.mark.parametrize("voice", [Voice("en-us", 160, 50), Voice("en-us+m3", 185, 45)])
-def test_the_name_said_last_wakes_it_and_the_command_before_it_is_answered(run_file, speech, voice) -> None:  # type: ignore[no-untyped-def]
-    warm_up = read_wav(SHARED / "jfk-inaugural.wav")  # a running daemon has heard speech before
+def test_the_name_said_last_wakes_it_and_the_command_before_it_is_answered(run_file, speech, voice,  # type: ignore[no-untyped-def]
+                                                                          shared_speech) -> None:
+    warm_up = read_wav(shared_speech / "jfk-inaugural.wav")  # a running daemon has heard speech before
     audio = speech.scene(0.5, warm_up, 2.0, "What time is it, Samantha?", 9.0, "I told Samantha about it.", 4.0,
                          voice=voice)
     events, _ = run_file(audio)
