@@ -136,8 +136,9 @@ class Pipeline:
     def _wake_and_commands(self) -> tuple[WakeDecider, CommandReader]:
         """The wake decision and the command reader for the session's current name and wake words."""
         wake = WakeDecider(self.session.wake_words, self.session.name, self.engines, self.router,
-                           self._segmenter.utterance, self.settings.wake.sensitivity_of,
-                           lambda message: self.bus.emit("error", self.t, message=message), self.settings.wake.neural)
+                           utterance=self._segmenter.utterance, sensitivity=self.settings.wake.sensitivity_of,
+                           on_error=lambda message: self.bus.emit("error", self.t, message=message),
+                           neural=self.settings.wake.neural)
         return wake, CommandReader(self.router, self.engines, wake.matcher, self._use_grammar)
 
     def _recover_letter(self) -> str:
