@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -268,15 +269,17 @@ class StageClock:
         return "| stage | share of a core | calls |\n|---|---|---|\n" + "\n".join(rows)
 
 
-def synthetic_clip_misses(runner: Runner, voices: tuple[Voice, ...]) -> tuple[int, list[str], list[float], list[float]]:
-    """Wake clips of ``voices`` at each noise level, live: clips, misses, latencies, wall latencies."""
+def synthetic_clip_misses(runner: Runner, voices: tuple[Voice, ...]
+                          ) -> tuple[int, list[tuple[str, str]], list[float], list[float]]:
+    """Wake clips of ``voices`` at each noise level, live: clips, misses (voice, clip), latencies,
+    wall latencies."""
     total, missed, latencies, walls = 0, [], [], []
     for index, voice in enumerate(voices):
         for noise in NOISE:
             audio, marks = wake_clips(voice, noise, seed=index)
             miss, lat, wall = score(runner.run_live(audio), marks)
             total += len(marks)
-            missed += [f"{voice.name}, noise {noise}, {m}" for m in miss]
+            missed += [(voice.name, f"noise {noise}, {m}") for m in miss]
             latencies += lat
             walls += wall
     return total, missed, latencies, walls
@@ -287,7 +290,8 @@ class Half:
     """One half's figures: wake clips (misses, latencies) and talk without the name."""
 
     clips: int = 0
-    missed: list[str] = field(default_factory=list)
+    missed: list[tuple[str, str]] = field(default_factory=list)
+    """(voice, which clip) of each clip that did not wake it."""
     latencies: list[float] = field(default_factory=list)
     walls: list[float] = field(default_factory=list)
     false_wakes: list[str] = field(default_factory=list)
@@ -298,11 +302,7 @@ class Half:
     varied_cpu: float = 0.0
 
     def by_voice(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for miss in self.missed:
-            name = miss.split(",")[0].split(" name + ")[0]
-            counts[name] = counts.get(name, 0) + 1
-        return sorted(counts.items(), key=lambda item: -item[1])
+        return Counter(voice for voice, _clip in self.missed).most_common()
 
     def miss_rate(self) -> str:
         return f"{len(self.missed)}/{self.clips} = {100 * len(self.missed) / max(1, self.clips):.1f} %"
@@ -328,7 +328,7 @@ def measure_half(runner: Runner, voices: tuple[Voice, ...], talk: np.ndarray | N
         audio, marks = real_clips(voice)
         miss, lat, wall = score(runner.run_live(audio), marks)
         half.clips += len(marks)
-        half.missed += [f"{voice.name} name + real recording {m}" for m in miss]
+        half.missed += [(voice.name, f"name + real recording {m}") for m in miss]
         half.latencies += lat
         half.walls += wall
     spoken = near_miss_talk(voices) if talk is None else np.concatenate([talk, near_miss_talk(voices)])
@@ -426,7 +426,7 @@ near-miss passages):
 {stages.table(tune.talk_cpu, tune.talk_seconds)}
 
 Misses, tuning half:
-""" + ("\n".join(f"- {m}" for m in tune.missed[:30]) or "- none") + """
+""" + ("\n".join(f"- {voice}, {clip}" for voice, clip in tune.missed[:30]) or "- none") + """
 
 Misses, held-back half, by voice (counted only: its clips are not listed, so that nobody tunes on them):
 """ + (", ".join(f"{name} {count}" for name, count in held.by_voice()) or "none")

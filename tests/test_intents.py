@@ -225,13 +225,15 @@ def test_a_bare_name_is_chosen_only_when_no_reading_with_a_command_is_near() -> 
     ("Thanks, hey computer.", "Thanks."),
 ])
 def test_a_name_said_last_and_set_apart_is_a_call(text: str, command: str) -> None:
-    hit = WakeMatcher(["samantha", "hey computer"]).match_call(text)
-    assert hit is not None and hit.last and hit.command == command
+    matcher = WakeMatcher(["samantha", "hey computer"])
+    hit = matcher.match_last(text)
+    assert matcher.match(text) is None and hit is not None and hit.last and hit.command == command
 
 
 @pytest.mark.parametrize("text", ["I told Samantha.", "We met Samantha", "Samanthas, all of them."])
 def test_a_name_glued_to_the_words_before_it_is_a_mention(text: str) -> None:
-    assert WakeMatcher(["samantha"]).match_call(text) is None
+    matcher = WakeMatcher(["samantha"])
+    assert matcher.match(text) is None and matcher.match_last(text) is None
 
 
 def test_a_name_echoed_after_the_command_is_not_part_of_it() -> None:

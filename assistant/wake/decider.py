@@ -264,11 +264,15 @@ class WakeDecider:
         """A neural spotter heard ``phrase``: it wakes at once, no read. The command is read
         from CONFIRM_SPAN before the hit, as after a glance, so the reading holds the name."""
         start = max(0, len(self._utterance()) - int(CONFIRM_SPAN * SAMPLE_RATE))
-        self.woke_early = True
-        self.wake_from = start
-        self.name_read = phrase
         log.info("the neural spotter heard %r", phrase)
-        return Glance(0, None, WakeDecision(phrase, start, None, False, by="neural"))
+        return Glance(0, None, self._woke(WakeDecision(phrase, start, None, False, by="neural")))
+
+    def _woke(self, decision: WakeDecision) -> WakeDecision:
+        """Awake mid-utterance on ``decision``: the command is read from its start, after its phrase."""
+        self.woke_early = True
+        self.wake_from = decision.start
+        self.name_read = decision.phrase
+        return decision
 
     def _glance(self, phrase: str) -> Glance | None:
         """The spotter heard ``phrase``: the dictation engine reads the CONFIRM_SPAN seconds before,
@@ -298,10 +302,7 @@ class WakeDecider:
             return Glance(len(audio), transcript, None)
         if hit.last:
             start = 0  # the command came before the name: it is read from the utterance's start
-        self.woke_early = True
-        self.wake_from = start
-        self.name_read = hit.phrase
-        return Glance(len(audio), transcript, WakeDecision(hit.phrase, start, transcript, self._name_doubtful))
+        return Glance(len(audio), transcript, self._woke(WakeDecision(hit.phrase, start, transcript, self._name_doubtful)))
 
     def window_passed(self, frames_heard: int, idle: bool) -> bool:
         """While idle, only the start of an utterance can hold the wake word: once WAKE_WINDOW
@@ -336,7 +337,7 @@ class WakeDecider:
                     glance = self.spot([frame], heard)
                     if glance is not None and glance.decision is not None:
                         return glance.decision
-                if self.not_for_us or (not self.spotting(idle=True) and self.spotter is not None):
+                if self.not_for_us:
                     return None
                 if self.window_passed(heard, idle=True):
                     return None

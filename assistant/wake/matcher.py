@@ -65,10 +65,6 @@ class WakeMatcher:
                 return WakeHit(phrase, before + ending, last=True)
         return None
 
-    def match_call(self, text: str) -> WakeHit | None:
-        """The phrase as a call: opening the text, or else closing it."""
-        return self.match(text) or self.match_last(text)
-
     def opens_otherwise(self, text: str) -> bool:
         """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
         words other than lead-ins? Then no wake phrase later in the utterance opens it as a call."""

@@ -65,12 +65,6 @@ class NeuralSpotter(WakeSpotter):
             cutoff = min(0.99, max(0.05, detector.probability_cutoff + (0.5 - sensitivity) * 2 * CUTOFF_SPAN))
             self._models.append(_Model(" ".join(words_of(phrase)), detector, cutoff))
         self._features = MicroWakeWordFeatures()
-        self.last_probability = 0.0
-        """The probability of the latest hit, for the decision's evidence."""
-
-    @property
-    def phrases(self) -> list[str]:
-        return [model.phrase for model in self._models]
 
     @property
     def warm(self) -> bool:
@@ -82,7 +76,7 @@ class NeuralSpotter(WakeSpotter):
             for model in self._models:
                 probability = model.detector.process_streaming_prob(features)  # type: ignore[attr-defined]
                 if hit is None and probability is not None and probability > model.cutoff:
-                    hit, self.last_probability = model.phrase, float(probability)
+                    hit = model.phrase
         return hit
 
     def reset(self) -> None:
