@@ -29,6 +29,7 @@ from assistant.events import EventBus, EventLog  # noqa: E402
 from assistant.intents.router import Router  # noqa: E402
 from assistant.pipeline import Engines, Pipeline  # noqa: E402
 from assistant.speech.voice import Voice as Tts  # noqa: E402
+from assistant.speech.phonetics import Phonetics  # noqa: E402
 
 _headset: VirtualHeadset | None = None
 
@@ -145,6 +146,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
 
 
 START = datetime(2026, 11, 25, 15, 10)
+
+
+@pytest.fixture(scope="session")
+def phonetics() -> Phonetics:
+    """espeak-ng's phonemes, through its library (installed with espeak-ng)."""
+    return Phonetics()
 
 
 @pytest.fixture(scope="session")

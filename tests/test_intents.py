@@ -240,3 +240,38 @@ def test_a_name_echoed_after_the_command_is_not_part_of_it() -> None:
     # prompted with the name, Whisper sometimes writes it again at the end
     hit = WakeMatcher(["samantha"]).match("Samantha, what's the time? Samantha")
     assert hit is not None and hit.command == "what's the time?"
+
+
+@pytest.mark.parametrize(("heard", "phrase"), [
+    ("Pumble Bee.", "bumblebee"), ("4Q pine.", "porcupine"), ("Eco Voice.", "picovoice"),
+    ("Hey, Semantha. What time is it?", "samantha"),
+])
+def test_a_wake_phrase_spelled_otherwise_is_found_by_its_sound(phonetics, heard: str, phrase: str) -> None:
+    # Whisper's readings of the words of porcupine-keywords.wav, and a misspelled name
+    matcher = WakeMatcher(["samantha", "bumblebee", "porcupine", "picovoice"], phonetics)
+    hit = matcher.match(heard)
+    assert hit is not None and hit.phrase == phrase and hit.by_sound
+    assert WakeMatcher(["samantha", "bumblebee", "porcupine", "picovoice"]).match(heard) is None  # letters alone
+
+
+@pytest.mark.parametrize("heard", [
+    "Amanda, what time is it?", "Santa, timer for 10 minutes.", "Some of the mountains.", "Pumble bee is here",
+    "I told Semantha.", "Summer in Atlanta is humid.",
+])
+def test_words_that_only_resemble_the_name_or_run_on_from_it_are_no_call(phonetics, heard: str) -> None:
+    matcher = WakeMatcher(["samantha", "bumblebee"], phonetics)
+    assert matcher.match(heard) is None and matcher.match_last(heard) is None
+
+
+def test_a_name_said_last_is_found_by_its_sound(phonetics) -> None:
+    hit = WakeMatcher(["mycroft"], phonetics).match_last("What's the weather next week, My Craft?")
+    assert hit is not None and hit.last and hit.by_sound and hit.command == "What's the weather next week?"
+
+
+def test_phones_come_from_espeak_ng_and_like_phones_cost_less(phonetics) -> None:
+    assert phonetics.phonemic
+    assert phonetics.phones("Samantha") == ("s", "ɐ", "m", "æ", "n", "θ", "ə")
+    assert phonetics.phones("4") == phonetics.phones("four")  # numbers as said
+    assert phonetics.distance("bumblebee", "bumblebee") == 0
+    # a voicing pair (p/b) is nearer than any other consonant (k/b)
+    assert phonetics.distance("pumblebee", "bumblebee") < phonetics.distance("kumblebee", "bumblebee")

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from assistant.audio import FRAME_SAMPLES
+from assistant.speech.phonetics import Phonetics
 
 
 @dataclass(frozen=True)
@@ -187,3 +188,6 @@ class Engines:
 
     dictation: DictationEngine | None
     """Transcribes finished utterances; None means the streaming result is final."""
+
+    phonetics: Phonetics = field(default_factory=Phonetics)
+    """How alike texts sound (a wake phrase the recognizer spelled otherwise)."""

@@ -133,7 +133,7 @@ class WakeDecider:
     def __init__(self, phrases: Sequence[str], name: str, engines: Engines, router: Router,
                  utterance: Callable[[], np.ndarray], sensitivity: Callable[[str], float] = lambda _phrase: 0.5,
                  on_error: Callable[[str], None] = lambda _message: None, neural: bool = True) -> None:
-        self.matcher = WakeMatcher(phrases)
+        self.matcher = WakeMatcher(phrases, engines.phonetics)
         self.name = name
         self.engines = engines
         self.router = router

@@ -1,7 +1,9 @@
-"""Deciding whether an utterance starts with a wake phrase, and what follows it.
+"""Deciding whether an utterance starts (or ends) with a wake phrase, and what follows it.
 
-This first version reads the wake phrase from the utterance's transcript (the
-dictation engine is prompted with the wake words so it spells them right).
+The wake phrase is read from the utterance's transcript. The dictation engine is prompted with
+the name so it mostly spells it as configured; where it does not ("Pumble Bee." for bumblebee,
+"4Q pine" for porcupine), the words in the name's place are compared with it by sound
+(assistant.wake.phonetics), not by a list of known misspellings.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from assistant.speech.engines import words_of
+from assistant.speech.phonetics import Phonetics
 
 LEAD_INS = ("hey", "hi", "hello", "oh", "ok", "okay", "yo", "so", "um", "uh", "excuse me", "listen")
 """Words people put before a name when calling someone ("hey Samantha"); anything else before
@@ -33,10 +36,28 @@ class WakeHit:
     last: bool = False
     """The phrase closed the utterance ("What time is it, Samantha?"): the command came first."""
 
+    by_sound: bool = False
+    """The reading spelled the phrase otherwise, and words that sound like it stood in its place."""
+
+
+SOUND_TOLERANCE = 0.2
+"""How unlike the phrase (phone edit cost per phone of the phrase, assistant.wake.phonetics) the
+words in its place may sound and still be taken for it. On porcupine-keywords.wav Whisper's
+misspellings of the words said came within 0.17 ("Pumble Bee" 0.07, "4Q pine" 0.12, "Eco Voice"
+0.14, "American" 0.17), while the nearest words opening talk without the name were 0.29 away
+("Amanda" for samantha) and other names further ("Santa" 0.36, "Justina" for christina 0.31)."""
+
+SOUND_SPAN = 2
+"""Words more than the phrase has that may stand in its place ("drag and fly" for dragonfly)."""
+
 
 class WakeMatcher:
-    def __init__(self, phrases: Sequence[str]) -> None:
+    """Finds a configured wake phrase opening or closing a transcript: by its letters, or,
+    given ``phonetics``, by its sound where the letters differ."""
+
+    def __init__(self, phrases: Sequence[str], phonetics: Phonetics | None = None) -> None:
         self.phrases = tuple(" ".join(words_of(p)) for p in phrases if words_of(p))
+        self.phonetics = phonetics
         self._patterns = [(p, _pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
         self._last_patterns = [(p, _last_pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
 
@@ -51,7 +72,7 @@ class WakeMatcher:
                 closing = self.match_last(rest) if rest else None
                 command = closing.command if closing is not None else rest
                 return WakeHit(phrase, command, set_apart=not rest or bool(found.group("gap").strip()))
-        return None
+        return self._opening_by_sound(text)
 
     def match_last(self, text: str) -> WakeHit | None:
         """The phrase closing ``text``, set apart by punctuation from the words before it ("What
@@ -63,7 +84,54 @@ class WakeMatcher:
                 before, gap, after = found.group("before").strip(), found.group("gap"), found.group("after")
                 ending = next((ch for ch in gap + after if ch in ".?!"), "")
                 return WakeHit(phrase, before + ending, last=True)
+        return self._closing_by_sound(text)
+
+    def sounds_like(self, words: str) -> str | None:
+        """The phrase that ``words`` sound like (within SOUND_TOLERANCE), if any: the nearest."""
+        if self.phonetics is None or not words_of(words):
+            return None
+        distances = [(self.phonetics.distance(words, phrase), phrase) for phrase in self.phrases]
+        distance, phrase = min(distances, default=(1.0, ""))
+        return phrase if distance <= SOUND_TOLERANCE else None
+
+    def _opening_by_sound(self, text: str) -> WakeHit | None:
+        """The phrase spelled otherwise, opening ``text`` after at most two lead-ins, and set apart
+        by punctuation from what follows (a call; glued on, near-sounding words are just words)."""
+        if self.phonetics is None:
+            return None
+        tokens = list(_WORD.finditer(text))
+        for start in range(3):
+            if start and self.opens_otherwise(" ".join(t.group(0) for t in tokens[:start])):
+                break
+            for end in range(start + 1, min(len(tokens), start + self._most_words()) + 1):
+                phrase = self.sounds_like(" ".join(t.group(0) for t in tokens[start:end]))
+                after = text[tokens[end - 1].end():]
+                gap = after[: len(after) - len(after.lstrip(" ,.!?;:-"))]
+                if phrase is not None and (not after.strip() or gap.strip()):
+                    rest = re.sub(r"^\W+", "", after).strip()
+                    closing = self.match_last(rest) if rest else None
+                    return WakeHit(phrase, closing.command if closing else rest, by_sound=True)
         return None
+
+    def _closing_by_sound(self, text: str) -> WakeHit | None:
+        """The phrase spelled otherwise, closing ``text`` after punctuation ("..., Mycroft.")."""
+        if self.phonetics is None:
+            return None
+        tokens = list(_WORD.finditer(text))
+        for count in range(1, min(len(tokens) - 1, self._most_words()) + 1):
+            first = tokens[len(tokens) - count]
+            before, after = text[: first.start()], text[tokens[-1].end():]
+            if not re.search(r"[,.!?;:]\W*$", before) or after.strip(" .,!?"):
+                continue
+            phrase = self.sounds_like(text[first.start(): tokens[-1].end()])
+            if phrase is not None:
+                words = before.rstrip(" ,.!?;:")
+                ending = next((ch for ch in before[len(words):] + after if ch in ".?!"), "")
+                return WakeHit(phrase, words + ending, last=True, by_sound=True)
+        return None
+
+    def _most_words(self) -> int:
+        return max((len(p.split()) for p in self.phrases), default=0) + SOUND_SPAN
 
     def opens_otherwise(self, text: str) -> bool:
         """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
@@ -90,6 +158,8 @@ _LEAD_IN = "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_IN
 """Any one lead-in, its words apart by anything but letters ("excuse me", "excuse, me")."""
 
 _LEAD_IN_WORDS = re.compile(rf"\b{_LEAD_IN}\b")
+
+_WORD = re.compile(r"[\w']+")
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
