@@ -29,9 +29,12 @@ bench/wake.py came within 4.9 ("come in." for "Samantha.")."""
 LEFT_OUT_NAME_MARGIN = 10.0
 """How much less likely than Whisper's reading of a whole utterance that left out a doubtful name
 that reading with the name put back (name_put_back) may be, for a wake on that name to stand
-(Pipeline._doubtful_wake_unfounded). The en-us+f3 voice's "Samantha" before real recordings came
-back within 5.0 to 9.1 in bench/wake.py (Whisper left it out of all of them); talk that was never
-a call ("Summer in Atlanta...", "Santa Ana winds...") 8.5 to 20.9 short, most of it past 10."""
+(WakeDecider.unfounded); also the margin of a reading with the name put in front where the
+spotter heard the name and a glance found it plausible (WakeDecider.name_unsure). The en-us+f3
+voice's "Samantha" before real recordings came back within 5.0 to 9.1 in bench/wake.py (Whisper
+left it out of all of them); talk that was never a call ("Summer in Atlanta...", "Santa Ana
+winds...") 8.5 to 20.9 short, most of it past 10. Used for name_unsure, misses of the held-back
+voices in `bench/wake.py --quick` went from 23 to 13 of 102, with no false wake."""
 
 NAME_SPAN = 3
 """Words at the start of a reading that may be a misspelled name ("some men don't" for Samantha)."""
@@ -108,15 +111,15 @@ def choose(heard_score: float, scores: Sequence[float], candidates: Sequence[str
 
 
 def choose_named(heard_score: float, scores: Sequence[float], readings: Sequence[str],
-                 tiers: Sequence[int]) -> Choice | None:
-    """The likeliest reading with the name in front, within NAME_MARGIN, from the first of the
+                 tiers: Sequence[int], margin: float = NAME_MARGIN) -> Choice | None:
+    """The likeliest reading with the name in front, within ``margin``, from the first of the
     ``tiers`` (0, 1, ...: one a reading) that has one. A bare name ("Samantha.") belongs in a
     tier after every reading with a command: the scores leave out the end of text, so a
     shorter reading is favoured, and "Samantha." outscores "Samantha, help." on the audio of
     the latter."""
     for wanted in sorted(set(tiers)):
         group = [i for i in range(len(readings)) if tiers[i] == wanted]
-        found = choose(heard_score, [scores[i] for i in group], [readings[i] for i in group], NAME_MARGIN)
+        found = choose(heard_score, [scores[i] for i in group], [readings[i] for i in group], margin)
         if found is not None:
             return Choice(found.text, group[found.index], found.margin)
     return None

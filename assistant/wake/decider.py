@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
 from assistant.errors import EarpieceError
-from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, choose_named, name_put_back, with_name
+from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, NAME_MARGIN, choose_named, name_put_back, with_name
 from assistant.intents.router import Router
 from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, words_of
 from assistant.wake.matcher import WakeHit, WakeMatcher
@@ -417,7 +417,7 @@ class WakeDecider:
                 rest = self.matcher.strip(reading)
                 # the name put before the whole reading needs a command as heard: "come in," (the
                 # name itself, misspelled) is only near "come again", and must not become one
-                if self.router.could_be_command(rest, exact=insert and index == 0):
+                if self.router.could_be_command(rest, exact=insert and index == 0 and not self.name_unsure):
                     readings.append(reading)
                     if not any(ch.isalnum() for ch in rest):
                         tiers.append(2)  # a bare name: last
@@ -434,7 +434,10 @@ class WakeDecider:
                 log.info("heard %r; the name is not that likely there", heard.text)
                 return None
             scores = scores[: len(scores) - len(bare)]
-        choice = choose_named(scores[0], scores[1:], readings, tiers)
+        # Where the spotter heard the name and a glance found it plausible (name_unsure), a
+        # reading that left it out is weighed as one that left out a name that was said
+        choice = choose_named(scores[0], scores[1:], readings, tiers,
+                              LEFT_OUT_NAME_MARGIN if self.name_unsure else NAME_MARGIN)
         if choice is None:
             return None
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
