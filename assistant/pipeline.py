@@ -490,7 +490,7 @@ class Pipeline:
         if self.letter is not None:
             if cut is not None and self.router.route(self.wake.matcher.strip(text)).name == "Stop":
                 return  # "stop" over a read-back silences it; it is not a sentence for the letter
-            self._dictate(self.wake.matcher.strip(text))
+            self._dictate(self.wake.matcher.strip(text, by_sound=False))
             return
         hit = self.wake.call_in(text)
         name_as: NameReading = "read"

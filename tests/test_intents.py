@@ -275,3 +275,10 @@ def test_phones_come_from_espeak_ng_and_like_phones_cost_less(phonetics) -> None
     assert phonetics.distance("bumblebee", "bumblebee") == 0
     # a voicing pair (p/b) is nearer than any other consonant (k/b)
     assert phonetics.distance("pumblebee", "bumblebee") < phonetics.distance("kumblebee", "bumblebee")
+
+
+def test_dictation_keeps_a_first_word_that_only_sounds_like_the_name(phonetics) -> None:
+    matcher = WakeMatcher(["ada"], phonetics)
+    assert matcher.strip("Ida, I miss you.") == "I miss you."  # a command: the name misspelled
+    assert matcher.strip("Ida, I miss you.", by_sound=False) == "Ida, I miss you."  # a dictated sentence
+    assert matcher.strip("Ada, I miss you.", by_sound=False) == "I miss you."

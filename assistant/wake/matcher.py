@@ -138,9 +138,11 @@ class WakeMatcher:
         words other than lead-ins? Then no wake phrase later in the utterance opens it as a call."""
         return bool(_LEAD_IN_WORDS.sub(" ", " ".join(words_of(text))).strip())
 
-    def strip(self, text: str) -> str:
-        """Drop a leading wake phrase if there is one (follow-ups often repeat the name)."""
-        hit = self.match(text)
+    def strip(self, text: str, by_sound: bool = True) -> str:
+        """Drop a leading wake phrase if there is one (follow-ups often repeat the name). Without
+        ``by_sound`` only the phrase as written counts: a dictated "Ida, ..." keeps its first word
+        when the name is Ada."""
+        hit = self.match(text) if by_sound else WakeMatcher(self.phrases).match(text)
         return hit.command if hit else text.strip()
 
     def prompt(self, name: str) -> str:
