@@ -84,6 +84,11 @@ def test_a_name_the_reading_leaves_out_is_weighed_back_where_the_spotter_heard_i
     decider.name_unsure = True
     weighed = decider._named_reading(audio, heard, decider.prompt)
     assert weighed is not None and weighed.text == "Samantha, what's the gate to me?"
+    # a reading short enough to be the name alone, misspelled, stays no command ("come in," is
+    # near "come again"): at most the bare name
+    bare = pcm(0.5, speech.say("Samantha", Voice("en-us+f3", 150, 60)), 0.3)
+    weighed = decider._named_reading(bare, Transcript("come in,"), decider.prompt)
+    assert weighed is None or decider.matcher.match(weighed.text).command.strip(",. ") == ""
 
 
 def test_each_utterance_starts_afresh(decider, speech) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
 from assistant.errors import EarpieceError
-from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, NAME_MARGIN, choose_named, name_put_back, with_name
+from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, NAME_MARGIN, NAME_SPAN, choose_named, name_put_back, with_name
 from assistant.intents.router import Router
 from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, words_of
 from assistant.wake.matcher import WakeHit, WakeMatcher
@@ -416,8 +416,11 @@ class WakeDecider:
             for index, reading in enumerate(with_name(heard.text, phrase.title(), insert)):
                 rest = self.matcher.strip(reading)
                 # the name put before the whole reading needs a command as heard: "come in," (the
-                # name itself, misspelled) is only near "come again", and must not become one
-                if self.router.could_be_command(rest, exact=insert and index == 0 and not self.name_unsure):
+                # name itself, misspelled) is only near "come again", and must not become one;
+                # where the spotter heard the name, a reading too long to be the name alone may
+                # be near one ("what's the gate to me?")
+                exact = insert and index == 0 and not (self.name_unsure and len(words_of(heard.text)) > NAME_SPAN + 1)
+                if self.router.could_be_command(rest, exact=exact):
                     readings.append(reading)
                     if not any(ch.isalnum() for ch in rest):
                         tiers.append(2)  # a bare name: last
