@@ -83,6 +83,13 @@ commands at espeak-ng's gaps between words (measured by the previous change of E
 DICTATION_EARLY_PAUSE = 0.2
 """While dictating, a pause this long after a sentence Whisper reads as finished ends the utterance."""
 
+PHRASE_PAUSE = 0.2
+"""Seconds of pause that end idle speech already taken as not for us: what follows is a new
+phrase, which may open with the name. A person reading a list of words ("pineapple, porcupine,
+raspberry") or calling after a few words to someone else pauses this long before the name,
+where the VAD's end of speech (end_silence) would have joined them into one utterance whose
+start alone can hold a call."""
+
 class Pipeline:
     def __init__(self, settings: Settings, engines: Engines, router: Router, voice: Voice, bus: EventBus,
                  start_time: datetime | None = None, remembered: Remembered | None = None,
@@ -125,6 +132,7 @@ class Pipeline:
         self._look: tuple[int, Transcript] | None = None
         """A command read at the EARLY_LOOK pause: (samples of it before that pause, reading)."""
         self._dictation_early_frames = round(DICTATION_EARLY_PAUSE / FRAME_SECONDS)
+        self._phrase_frames = round(PHRASE_PAUSE / FRAME_SECONDS)
         self._mail_news: list[Envelope] = []
         self.wake, self.commands = self._wake_and_commands()
         self._echo = EchoGate()
@@ -232,6 +240,10 @@ class Pipeline:
             if (not update.ended and not self.wake.not_for_us and self._segmenter.silent_frames == early_at
                     and self._complete_so_far()):
                 self._segmenter.force_end()
+                update.ended = True
+            if (not update.ended and self.wake.not_for_us and self._idle
+                    and self._segmenter.silent_frames == self._phrase_frames):
+                self._segmenter.force_end()  # the next phrase starts afresh, and may be a call
                 update.ended = True
             if update.ended and self.wake.gated(self._idle):
                 self.wake.not_for_us = True  # idle speech in which the spotter heard no wake phrase

@@ -105,7 +105,7 @@ def test_a_wake_taken_at_the_spotters_hit_is_withdrawn_when_the_name_was_not_sai
     # bench/wake.py's varied talk: in this voice, over this noise, the spotter hears "samantha" in
     # "Some of the m(ountains)" and the glance reads it as "Samantha, Samantha," (on this kind of
     # machine: Whisper's int8 arithmetic may differ elsewhere). The reading at a pause shows it
-    # was not the name, and the wake is withdrawn there, mid-sentence, the rest not read.
+    # was not the name, and the wake is withdrawn there, before the utterance ends.
     talk = speech.scene(*[part for passage in NEAR_MISSES for part in (passage, 0.6)], voice=Voice("en-us", 190, 40),
                         noise=0.004)
     events, reply = run_file(talk, Settings(wake=WakeSettings(follow_up=0.0)))
@@ -115,8 +115,10 @@ def test_a_wake_taken_at_the_spotters_hit_is_withdrawn_when_the_name_was_not_sai
     assert len(of(events, "wake")) == len(of(events, "wake_withdrawn"))
     for withdrawn in of(events, "wake_withdrawn"):
         assert "mountains" in withdrawn["heard"]
+        # at the pause after the sentence, before the utterance ends (speech taken as not for us
+        # then ends at its next PHRASE_PAUSE, where a new phrase may open with the name)
         ended = [e["t"] for e in of(events, "speech_end") if e["t"] >= withdrawn["t"]]
-        assert ended and withdrawn["t"] < ended[0] - 2.0, (withdrawn, ended)
+        assert ended and withdrawn["t"] < ended[0], (withdrawn, ended)
 
 
 def test_talk_where_the_name_is_unlikely_costs_the_spotters_hit_one_glance(run_file, speech, whisper, monkeypatch) -> None:
@@ -252,3 +254,14 @@ def test_earcons_mark_a_bare_wake_word_and_a_timeout(run_file, speech) -> None:
              if np.allclose(out[i : i + len(end_tone)], end_tone, atol=2e-3)]
     assert found, "the falling tone plays when listening times out"
     assert not of(events, "intent")
+
+
+def test_a_call_after_a_short_pause_in_talk_not_for_us_is_heard(run_file, speech) -> None:
+    # The VAD joins speech apart by less than end_silence into one utterance, and only an
+    # utterance's start may hold a call. Talk already taken as not for us ends at its next
+    # PHRASE_PAUSE instead, so a call after a breath ("... yesterday. Samantha, ...") opens a phrase.
+    talk = "We spent the evening talking about music, about books, and about the time we missed the train."
+    audio = speech.scene(0.5, talk, 0.35, "Samantha, what time is it?", 4.0)
+    events, _ = run_file(audio, Settings(wake=WakeSettings(follow_up=0.0)))
+    assert [e["word"] for e in of(events, "wake")] == ["samantha"]
+    assert [e["name"] for e in of(events, "intent")] == ["GetTime"]
