@@ -282,3 +282,14 @@ def test_dictation_keeps_a_first_word_that_only_sounds_like_the_name(phonetics) 
     assert matcher.strip("Ida, I miss you.") == "I miss you."  # a command: the name misspelled
     assert matcher.strip("Ida, I miss you.", by_sound=False) == "Ida, I miss you."  # a dictated sentence
     assert matcher.strip("Ada, I miss you.", by_sound=False) == "I miss you."
+
+
+@pytest.mark.parametrize(("heard", "phrase", "opening"), [
+    ("Pumble", "bumblebee", True), ("Hey, Pumble", "bumblebee", True), ("Saman", "samantha", True),
+    ("P", "bumblebee", False), ("Sam", "samantha", False), ("Amanda", "samantha", False),
+    ("the manager", "samantha", False), ("come in", "samantha", False),
+])
+def test_a_glance_cut_short_is_told_by_the_opening_sounds_of_the_phrase(phonetics, heard: str, phrase: str,
+                                                                        opening: bool) -> None:
+    # a glance ends at the spotter's hit, sometimes before the phrase's last sounds
+    assert WakeMatcher(["samantha", "bumblebee"], phonetics).cut_short(heard, phrase) is opening

@@ -172,3 +172,13 @@ def test_the_name_said_last_wakes_it_and_the_command_before_it_is_answered(run_f
     events, _ = run_file(audio)
     assert [e["word"] for e in events if e["type"] == "wake"] == ["samantha"]
     assert [(e["name"], e["slots"]) for e in events if e["type"] == "intent"] == [("GetTime", {})]
+
+
+def test_a_real_bumblebee_glanced_before_its_last_sounds_wakes_it(run_file, shared_speech) -> None:  # type: ignore[no-untyped-def]
+    # porcupine-keywords.wav: the spotter hears "bumblebee" (8.2-9.2 s) before its "bee", and the
+    # glance reads "Pumble": the opening of the phrase by its sound (WakeMatcher.cut_short)
+    audio = read_wav(shared_speech / "porcupine-keywords.wav")[: int(10.5 * SAMPLE_RATE)]
+    events, _ = run_file(audio, settings_with(["bumblebee"]))
+    wakes = [e for e in events if e["type"] == "wake"]
+    assert [w["word"] for w in wakes] == ["bumblebee"] and 8.2 < wakes[0]["t"] < 10.0
+    assert not [e for e in events if e["type"] == "wake_withdrawn"]

@@ -292,6 +292,12 @@ class WakeDecider:
         except Exception:  # the utterance's end will be read again and report it
             return None
         hit = self.call_in(transcript.text)
+        if hit is None and self.matcher.cut_short(transcript.text, phrase):
+            # the read stopped before the name's last sounds: a doubtful wake, which stands only
+            # where the whole utterance bears the name out or a command follows (unfounded)
+            log.info("spotted %r; the start %r sounds like its opening", phrase, transcript.text)
+            self._name_doubtful = True
+            hit = WakeHit(phrase, "", by_sound=True)
         if hit is None:
             if self.name_unsure:
                 log.info("spotted %r; the start %r may be the name: the whole utterance decides", phrase, transcript.text)

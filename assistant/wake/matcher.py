@@ -8,12 +8,13 @@ the name so it mostly spells it as configured; where it does not ("Pumble Bee." 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Sequence
 
 from assistant.speech.engines import words_of
-from assistant.speech.phonetics import Phonetics
+from assistant.speech.phonetics import Phonetics, phone_distance
 
 LEAD_INS = ("hey", "hi", "hello", "oh", "ok", "okay", "yo", "so", "um", "uh", "excuse me", "listen")
 """Words people put before a name when calling someone ("hey Samantha"); anything else before
@@ -49,6 +50,11 @@ misspellings of the words said came within 0.17 ("Pumble Bee" 0.07, "4Q pine" 0.
 
 SOUND_SPAN = 2
 """Words more than the phrase has that may stand in its place ("drag and fly" for dragonfly)."""
+
+CUT_SHORT_SHARE = 0.6
+"""The least share of a phrase's phones that a reading cut short at the spotter's hit must sound
+like ("Pumble" for bumblebee: 5 of 7), for a glance to take it as the phrase: less is too often
+a word of talk ("Sam" is 3 of Samantha's 7)."""
 
 
 class WakeMatcher:
@@ -93,6 +99,22 @@ class WakeMatcher:
         distances = [(self.phonetics.distance(words, phrase), phrase) for phrase in self.phrases]
         distance, phrase = min(distances, default=(1.0, ""))
         return phrase if distance <= SOUND_TOLERANCE else None
+
+    def cut_short(self, text: str, phrase: str) -> bool:
+        """Is ``text``, after any lead-ins, nothing but the opening of ``phrase`` by its sound? A
+        glance ends where the spotter heard the phrase, sometimes before its last sounds
+        ("Pumble" for bumblebee)."""
+        if self.phonetics is None or phrase not in self.phrases:
+            return False
+        words = words_of(text)
+        while words and not self.opens_otherwise(words[0]):
+            words = words[1:]
+        heard, target = self.phonetics.phones(" ".join(words)), self.phonetics.phones(phrase)
+        if not heard:
+            return False
+        shortest = max(1, math.ceil(CUT_SHORT_SHARE * len(target)))
+        return any(phone_distance(heard, target[:size]) / size <= SOUND_TOLERANCE
+                   for size in range(shortest, len(target)))
 
     def _opening_by_sound(self, text: str) -> WakeHit | None:
         """The phrase spelled otherwise, opening ``text`` after at most two lead-ins, and set apart
