@@ -14,8 +14,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import threading
 import re
+import threading
 import unicodedata
 from functools import cache
 from typing import Sequence
@@ -44,8 +44,8 @@ class Phonetics:
     thread-safe, hence its lock); each object keeps a cache of the words it has pronounced.
     """
 
-    def __init__(self, voice: str = "en-us") -> None:
-        self._lib, self._lock = _espeak(voice)
+    def __init__(self) -> None:
+        self._lib, self._lock = _espeak()
         self._cache: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -113,10 +113,14 @@ def split_phones(ipa: str) -> list[str]:
     return phones
 
 
+ESPEAK_VOICE = "en-us"
+"""The voice whose phoneme rules read the text: one per process, as espeak-ng's state is one."""
+
+
 @cache
-def _espeak(voice: str) -> tuple[ctypes.CDLL | None, threading.Lock]:
-    """espeak-ng's library, initialized once per process and voice, and the lock its calls take."""
-    return _load_espeak(voice), threading.Lock()
+def _espeak() -> tuple[ctypes.CDLL | None, threading.Lock]:
+    """espeak-ng's library, initialized once per process, and the lock its calls take."""
+    return _load_espeak(ESPEAK_VOICE), threading.Lock()
 
 
 def _load_espeak(voice: str) -> ctypes.CDLL | None:
@@ -142,7 +146,9 @@ def _text_to_phonemes(lib: ctypes.CDLL, text: str) -> str:
     pointer = ctypes.c_void_p(ctypes.addressof(buffer))
     clauses: list[str] = []
     mode = _IPA | (ord("_") << 8)
-    while pointer.value:
+    for _clause in range(len(text) + 1):  # espeak-ng moves the pointer on, to NULL at the end
+        if not pointer.value:
+            break
         result = lib.espeak_TextToPhonemes(ctypes.byref(pointer), _ESPEAK_UTF8, mode)
         if result:
             clauses.append(result.decode("utf-8", "replace").strip())
