@@ -67,20 +67,21 @@ class WakeMatcher:
         self._patterns = [(p, _pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
         self._last_patterns = [(p, _last_pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
 
-    def match(self, text: str) -> WakeHit | None:
+    def match(self, text: str, by_sound: bool = True) -> WakeHit | None:
         """The phrase opening ``text`` (after at most two lead-ins), and the command after it.
         A phrase repeated at the end of the command is dropped from it: Whisper, prompted with
-        the name, sometimes echoes it there ("what's the time? Samantha")."""
+        the name, sometimes echoes it there ("what's the time? Samantha"). Without ``by_sound``
+        only the phrase as written counts."""
         for phrase, pattern in self._patterns:
             found = pattern.match(text.strip())
             if found:
                 rest = found.group("rest").strip()
-                closing = self.match_last(rest) if rest else None
+                closing = self.match_last(rest, by_sound) if rest else None
                 command = closing.command if closing is not None else rest
                 return WakeHit(phrase, command, set_apart=not rest or bool(found.group("gap").strip()))
-        return self._opening_by_sound(text)
+        return self._opening_by_sound(text) if by_sound else None
 
-    def match_last(self, text: str) -> WakeHit | None:
+    def match_last(self, text: str, by_sound: bool = True) -> WakeHit | None:
         """The phrase closing ``text``, set apart by punctuation from the words before it ("What
         time is it, Samantha?", "Read the first one. Samantha,"): a call with the name last.
         Glued on ("I told Samantha.") it is a mention, not a call."""
@@ -90,7 +91,7 @@ class WakeMatcher:
                 before, gap, after = found.group("before").strip(), found.group("gap"), found.group("after")
                 ending = next((ch for ch in gap + after if ch in ".?!"), "")
                 return WakeHit(phrase, before + ending, last=True)
-        return self._closing_by_sound(text)
+        return self._closing_by_sound(text) if by_sound else None
 
     def sounds_like(self, words: str) -> str | None:
         """The phrase that ``words`` sound like (within SOUND_TOLERANCE), if any: the nearest."""
@@ -127,9 +128,11 @@ class WakeMatcher:
                 break
             for end in range(start + 1, min(len(tokens), start + self._most_words()) + 1):
                 phrase = self.sounds_like(" ".join(t.group(0) for t in tokens[start:end]))
+                if phrase is None:
+                    continue
                 after = text[tokens[end - 1].end():]
                 gap = after[: len(after) - len(after.lstrip(" ,.!?;:-"))]
-                if phrase is not None and (not after.strip() or gap.strip()):
+                if not after.strip() or gap.strip():
                     rest = re.sub(r"^\W+", "", after).strip()
                     closing = self.match_last(rest) if rest else None
                     return WakeHit(phrase, closing.command if closing else rest, by_sound=True)
@@ -164,7 +167,7 @@ class WakeMatcher:
         """Drop a leading wake phrase if there is one (follow-ups often repeat the name). Without
         ``by_sound`` only the phrase as written counts: a dictated "Ida, ..." keeps its first word
         when the name is Ada."""
-        hit = self.match(text) if by_sound else WakeMatcher(self.phrases).match(text)
+        hit = self.match(text, by_sound)
         return hit.command if hit else text.strip()
 
     def prompt(self, name: str) -> str:
