@@ -70,7 +70,13 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> SpeechMaker:
 
 @pytest.fixture(scope="session")
 def shared_speech() -> Path:
-    assert SHARED_SPEECH.is_dir(), f"real speech expected at {SHARED_SPEECH} (../shared beside the repo)"
+    """The real recordings of ../shared/speech. CI has them beside the clone and must use them; a
+    user's clone has no ../shared, and the tests on them are skipped there, saying so."""
+    if not SHARED_SPEECH.is_dir():
+        message = f"real speech expected at {SHARED_SPEECH} (../shared beside the repo)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     return SHARED_SPEECH
 
 
