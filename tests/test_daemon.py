@@ -81,12 +81,15 @@ class Monitor:
                                      stdout=subprocess.PIPE, text=True)
         os.set_blocking(self.proc.stdout.fileno(), False)  # type: ignore[union-attr]
         self.events: list[dict] = []
+        self._partial = ""
+        """A line read before its end was written (a non-blocking read returns what there is)."""
 
     def wait_for(self, predicate, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()  # type: ignore[union-attr]
-            if line:
+            self._partial += self.proc.stdout.readline() or ""  # type: ignore[union-attr]
+            if self._partial.endswith("\n"):
+                line, self._partial = self._partial, ""
                 event = json.loads(line)
                 self.events.append(event)
                 if predicate(event):
