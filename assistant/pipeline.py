@@ -8,6 +8,7 @@ input seconds consumed, so the same WAV gives the same events at any CPU speed.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
@@ -32,10 +33,10 @@ from assistant.skills.clock import ClockSkill
 from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
 from assistant.skills.timers import TimerSkill, announcement
-from assistant.speech.engines import Engines, StreamingRecognizer, Transcript
+from assistant.speech.engines import Engines, StreamingRecognizer, Transcript, words_of
 from assistant.speech.voice import Voice
 from assistant.wake import NameReading, WakeDecider
-from assistant.wake.decider import WAKE_SEEN_BY
+from assistant.wake.decider import NAME_LAST_WORDS, WAKE_SEEN_BY
 from assistant.letters.addressbook import AddressBook
 from assistant.letters.journal import Journal
 from assistant.letters.model import ReplyContext
@@ -90,6 +91,28 @@ raspberry") or calling after a few words to someone else pauses this long before
 where the VAD's end of speech (end_silence) would have joined them into one utterance whose
 start alone can hold a call."""
 
+LOOK_BACK_GAP = 1.0
+"""Seconds between the end of an idle phrase not taken as a call and a bare name after it, within
+which that phrase is read as the command said before the name: "What should I call you? ...
+Samantha." is cut at the comma pause (PHRASE_PAUSE), as it must be for a call after a breath, and
+a warm spotter hears only an utterance's first SPOT_WINDOW seconds."""
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """An idle phrase that was not a call, kept in case a bare name follows it."""
+
+    audio: np.ndarray
+    """Its audio (16 kHz int16)."""
+
+    ended: float
+    """When it ended (audio time)."""
+
+    reading: str | None
+    """What the dictation engine read of it, where it was read; None where the spotter alone
+    decided it was not for us."""
+
+
 class Pipeline:
     def __init__(self, settings: Settings, engines: Engines, router: Router, voice: Voice, bus: EventBus,
                  start_time: datetime | None = None, remembered: Remembered | None = None,
@@ -133,6 +156,10 @@ class Pipeline:
         """A command read at the EARLY_LOOK pause: (samples of it before that pause, reading)."""
         self._dictation_early_frames = round(DICTATION_EARLY_PAUSE / FRAME_SECONDS)
         self._phrase_frames = round(PHRASE_PAUSE / FRAME_SECONDS)
+        self._before: Phrase | None = None
+        """The last idle phrase that was not a call, for a bare name right after it (_said_before)."""
+        self._started_at = 0.0
+        """When the current utterance started (audio time)."""
         self._mail_news: list[Envelope] = []
         self.wake, self.commands = self._wake_and_commands()
         self._echo = EchoGate()
@@ -220,6 +247,7 @@ class Pipeline:
             if update.started and self.dialogue.state is State.SPEAKING:
                 self._barge_in()
             if update.started:
+                self._started_at = self.t
                 self._early = None
                 self._look = None
                 self.wake.begin()
@@ -248,6 +276,8 @@ class Pipeline:
             if update.ended and self.wake.gated(self._idle):
                 self.wake.not_for_us = True  # idle speech in which the spotter heard no wake phrase
             if update.ended and self.wake.not_for_us:
+                if self._idle:
+                    self._before = Phrase(self._segmenter.utterance(), self.t, None)
                 self.bus.emit("speech_end", self.t)
                 self._recognizer = None  # speech that did not start with the wake word: nothing more to do
             else:
@@ -506,12 +536,16 @@ class Pipeline:
             return
         hit = self.wake.call_in(text)
         name_as: NameReading = "read"
+        woke_now = self.wake.woke_early
         if self.wake.woke_early:
             command, name_as = self.wake.after_name(text)
         else:
             if hit is None and self.dialogue.needs_wake_word:
+                if self._idle:
+                    self._before = Phrase(self.wake.heard_audio(), self.t, text)
                 return
             if hit is not None:
+                woke_now = self.dialogue.needs_wake_word
                 self.bus.emit("wake", self.t, word=hit.phrase, by="reading")
                 self.dialogue.woke(self.t)
                 self.session.asleep = False
@@ -520,10 +554,15 @@ class Pipeline:
             if cut is not None and hit is None:
                 self._go_on_with(cut)  # a cough or a sigh over the reply
                 return
-            self._earcon("wake")  # a bare wake word: say "I'm listening" and wait for the command
-            return
-        self.dialogue.thinking()
-        intent = self.commands.understand(command, text, self.wake.heard_audio(), self.wake.prompt)
+            said_before = self._said_before() if woke_now else None
+            if said_before is None:
+                self._earcon("wake")  # a bare wake word: say "I'm listening" and wait for the command
+                return
+            command, intent = said_before
+            self.dialogue.thinking()
+        else:
+            self.dialogue.thinking()
+            intent = self.commands.understand(command, text, self.wake.heard_audio(), self.wake.prompt)
         if intent.name == UNKNOWN and (name_as == "sounds_alike" or self.wake.unfounded(text, name_as)):
             # The glance took the start of the utterance for the name ("Some of the m(ountains)"
             # read as "Samantha, Samantha," in bench/wake.py); the whole reading has other words
@@ -550,6 +589,30 @@ class Pipeline:
             self._start_letter(intent)
             return
         self._respond(intent)
+
+    def _said_before(self) -> tuple[str, IntentMatch] | None:
+        """The command said right before a bare name that woke it ("What should I call you? ...
+        Samantha."): the idle phrase that ended at most LOOK_BACK_GAP before this utterance
+        started, where it is a command (as heard, or weighed on its audio) short enough to
+        go before a name (NAME_LAST_WORDS)."""
+        before, self._before = self._before, None
+        if before is None or self.engines.dictation is None or self._started_at - before.ended > LOOK_BACK_GAP:
+            return None
+        reading = before.reading
+        if reading is None:
+            try:
+                reading = self.engines.dictation.transcribe(before.audio, prompt=self.wake.prompt).text
+            except Exception:  # the bare name stands as a call of its own
+                log.exception("the phrase before the name could not be read")
+                return None
+        command = self.wake.matcher.strip(reading)
+        if not any(ch.isalnum() for ch in command) or len(words_of(command)) > NAME_LAST_WORDS:
+            return None
+        intent = self.commands.understand(command, reading, before.audio, self.wake.prompt)
+        if intent.name == UNKNOWN:
+            return None
+        log.info("a bare name right after %r: that was the command", reading)
+        return command, intent
 
     # --- letters -----------------------------------------------------------------------------
 

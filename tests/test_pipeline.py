@@ -265,3 +265,29 @@ def test_a_call_after_a_short_pause_in_talk_not_for_us_is_heard(run_file, speech
     events, _ = run_file(audio, Settings(wake=WakeSettings(follow_up=0.0)))
     assert [e["word"] for e in of(events, "wake")] == ["samantha"]
     assert [e["name"] for e in of(events, "intent")] == ["GetTime"]
+
+
+@pytest.mark.parametrize("pause", [0.3, 0.8])
+def test_a_name_said_last_after_a_pause_takes_the_command_before_it(run_file, speech, pause: float) -> None:
+    # "What should I call you? ... Samantha." ends as two phrases: the command, not for us
+    # without the name, and then the name alone. The bare name takes the phrase before it as its
+    # command (LOOK_BACK_GAP), where it would otherwise only say "I'm listening".
+    audio = speech.scene(0.5, "What should I call you?", pause, "Samantha.", 4.0)
+    events, _ = run_file(audio, Settings(wake=WakeSettings(follow_up=0.0)))
+    assert [e["word"] for e in of(events, "wake")] == ["samantha"]
+    assert of(events, "intent", "name") == ["GetName"]
+    assert of(events, "speech_start")[1]["t"] <= of(events, "intent")[0]["t"]
+
+
+def test_talk_that_is_no_command_before_a_bare_name_is_left_alone(run_file, speech) -> None:
+    audio = speech.scene(0.5, "I went to the market with my sister.", 0.3, "Samantha.", 4.0)
+    events, _ = run_file(audio, Settings(wake=WakeSettings(follow_up=0.0)))
+    assert [e["word"] for e in of(events, "wake")] == ["samantha"]
+    assert not of(events, "intent"), "a bare name after talk only listens"
+
+
+def test_a_command_long_before_a_bare_name_is_not_taken_for_it(run_file, speech) -> None:
+    audio = speech.scene(0.5, "What should I call you?", 2.5, "Samantha.", 4.0)
+    events, _ = run_file(audio, Settings(wake=WakeSettings(follow_up=0.0)))
+    assert [e["word"] for e in of(events, "wake")] == ["samantha"]
+    assert not of(events, "intent")

@@ -182,3 +182,14 @@ def test_a_real_bumblebee_glanced_before_its_last_sounds_wakes_it(run_file, shar
     wakes = [e for e in events if e["type"] == "wake"]
     assert [w["word"] for w in wakes] == ["bumblebee"] and 8.2 < wakes[0]["t"] < 10.0
     assert not [e for e in events if e["type"] == "wake_withdrawn"]
+
+
+def test_a_name_glued_on_after_a_command_is_a_call_and_after_talk_a_mention(sphinx, whisper, router) -> None:  # type: ignore[no-untyped-def]
+    # Whisper leaves the comma out of some calls with the name last ("Speak softer, Samantha."
+    # in en-us+f4): after a command, as heard or nearly, the name glued on is still a call
+    decider = fresh_decider(sphinx, whisper, router)
+    hit = decider.call_in("speak after Samantha.")
+    assert hit is not None and hit.last and not hit.set_apart and hit.command == "speak after."
+    assert decider.call_in("What time is it Samantha?") is not None
+    for mention in ("I told Samantha.", "We had dinner with Samantha.", "Stop it Samantha."):
+        assert decider.call_in(mention) is None, mention

@@ -218,12 +218,19 @@ class WakeDecider:
     def call_in(self, text: str) -> WakeHit | None:
         """The wake phrase as a call in ``text``: opening it, or closing it after a command or a
         short sentence ("What time is it, Samantha?"); a long one that ends with the name set
-        apart ("... and that is all I know, Samantha.") is talk to a person of that name."""
+        apart ("... and that is all I know, Samantha.") is talk to a person of that name, and
+        so is any but a command with the name glued on ("I told Samantha.")."""
         hit = self.matcher.match(text)
         if hit is not None:
             return hit
-        hit = self.matcher.match_last(text)
-        if hit is not None and (len(words_of(hit.command)) <= NAME_LAST_WORDS or self.router.could_be_command(hit.command)):
+        hit = self.matcher.match_last(text, glued=True)
+        if hit is None:
+            return None
+        if not hit.set_apart:
+            # glued on without the comma: a call only after a command, as heard or nearly
+            # ("speak after Samantha."); after other words a mention ("I told Samantha.")
+            return hit if self.router.could_be_command(hit.command) else None
+        if len(words_of(hit.command)) <= NAME_LAST_WORDS or self.router.could_be_command(hit.command):
             return hit
         return None
 

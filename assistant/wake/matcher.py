@@ -66,6 +66,7 @@ class WakeMatcher:
         self.phonetics = phonetics
         self._patterns = [(p, _pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
         self._last_patterns = [(p, _last_pattern(p)) for p in sorted(self.phrases, key=len, reverse=True)]
+        self._glued_patterns = [(p, _last_pattern(p, glued=True)) for p in sorted(self.phrases, key=len, reverse=True)]
 
     def match(self, text: str, by_sound: bool = True) -> WakeHit | None:
         """The phrase opening ``text`` (after at most two lead-ins), and the command after it.
@@ -81,17 +82,27 @@ class WakeMatcher:
                 return WakeHit(phrase, command, set_apart=not rest or bool(found.group("gap").strip()))
         return self._opening_by_sound(text) if by_sound else None
 
-    def match_last(self, text: str, by_sound: bool = True) -> WakeHit | None:
+    def match_last(self, text: str, by_sound: bool = True, glued: bool = False) -> WakeHit | None:
         """The phrase closing ``text``, set apart by punctuation from the words before it ("What
         time is it, Samantha?", "Read the first one. Samantha,"): a call with the name last.
-        Glued on ("I told Samantha.") it is a mention, not a call."""
+        Glued on ("I told Samantha.") it is mostly a mention, not a call; with ``glued`` such a
+        hit is returned too (``set_apart`` false), for the caller to judge the words before it
+        (Whisper leaves the comma out of some calls: "speak after Samantha.")."""
         for phrase, pattern in self._last_patterns:
             found = pattern.match(text.strip())
             if found:
                 before, gap, after = found.group("before").strip(), found.group("gap"), found.group("after")
                 ending = next((ch for ch in gap + after if ch in ".?!"), "")
                 return WakeHit(phrase, before + ending, last=True)
-        return self._closing_by_sound(text) if by_sound else None
+        hit = self._closing_by_sound(text) if by_sound else None
+        if hit is not None or not glued:
+            return hit
+        for phrase, pattern in self._glued_patterns:
+            found = pattern.match(text.strip())
+            if found:
+                ending = next((ch for ch in found.group("after") if ch in ".?!"), "")
+                return WakeHit(phrase, found.group("before").strip() + ending, set_apart=False, last=True)
+        return None
 
     def sounds_like(self, words: str) -> str | None:
         """The phrase that ``words`` sound like (within SOUND_TOLERANCE), if any: the nearest."""
@@ -196,9 +207,10 @@ def _pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(rf"^\W*{lead}{body}(?:'s)?\b(?P<gap>\W*)(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
 
-def _last_pattern(phrase: str) -> re.Pattern[str]:
-    """Words, punctuation (a pause as the transcriber writes it), an optional lead-in, the phrase
-    and nothing but punctuation after it."""
+def _last_pattern(phrase: str, glued: bool = False) -> re.Pattern[str]:
+    """Words, punctuation (a pause as the transcriber writes it; with ``glued``, just a space), an
+    optional lead-in, the phrase and nothing but punctuation after it."""
     body = r"\W+".join(map(re.escape, phrase.split()))
-    return re.compile(rf"^(?P<before>.*?\w.*?)(?P<gap>[,.!?;:]+\W*)(?:{_LEAD_IN}\W+)?{body}(?P<after>\W*)$",
+    gap = r"\s+" if glued else r"[,.!?;:]+\W*"
+    return re.compile(rf"^(?P<before>.*?\w.*?)(?P<gap>{gap})(?:{_LEAD_IN}\W+)?\b{body}(?P<after>\W*)$",
                       re.IGNORECASE | re.DOTALL)
