@@ -193,3 +193,18 @@ def test_a_name_glued_on_after_a_command_is_a_call_and_after_talk_a_mention(sphi
     assert decider.call_in("What time is it Samantha?") is not None
     for mention in ("I told Samantha.", "We had dinner with Samantha.", "Stop it Samantha."):
         assert decider.call_in(mention) is None, mention
+
+
+def test_a_misheard_lead_in_before_the_name_is_weighed_on_the_audio(sphinx, whisper, router, speech) -> None:  # type: ignore[no-untyped-def]
+    # en-gb-x-gbcwmd's "Hey Samantha" came back "very Samantha.": words before the name are a
+    # mention unless a lead-in is almost as likely on the audio
+    decider = fresh_decider(sphinx, whisper, router)
+    voice = Voice("en-gb-x-gbcwmd", 170, 45)
+    called = pcm(0.3, speech.say("Hey Samantha.", voice), 0.3)
+    reading = decider.read(called, idle=True, named=True)
+    assert decider.matcher.match(reading.text) is not None, reading.text
+    weighed = decider._lead_in_reading(called, Transcript("very Samantha."), decider.prompt)
+    assert weighed is not None and weighed.text in ("Hey Samantha.", "Okay, Samantha.")
+    mention = pcm(0.3, speech.say("I told Samantha.", voice), 0.3)
+    assert decider._lead_in_reading(mention, Transcript("I told Samantha."), decider.prompt) is None
+    assert decider.decide(mention) is None

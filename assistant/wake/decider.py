@@ -23,10 +23,11 @@ import numpy as np
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
 from assistant.errors import EarpieceError
-from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, NAME_MARGIN, NAME_SPAN, choose_named, name_put_back, with_name
+from assistant.intents.rescore import (LEFT_OUT_NAME_MARGIN, NAME_MARGIN, NAME_SPAN, choose, choose_named, name_put_back,
+                                       with_name)
 from assistant.intents.router import Router
 from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, words_of
-from assistant.wake.matcher import WakeHit, WakeMatcher
+from assistant.wake.matcher import WORD, WakeHit, WakeMatcher
 from assistant.wake.neural import CombinedSpotter, NeuralSpotter, bundled_model
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,13 @@ front), below which a glance's reading is not weighed with the name put in. On b
 188 glances at a said "Samantha" it was -4.2 or more (p50 -0.4), on the 152 glances at talk
 without it mostly below (p50 -8.8 on the near-miss passages, -8.2 on the varied talk): those
 below went on to a careful read and a read of the first 3 s, a third of a core-second each."""
+
+CALL_LEAD_INS = ("Hey", "Okay,")
+"""The lead-ins people put before a name most ("hey Siri", "okay Google"), weighed where Whisper
+wrote other words before the name (_lead_in_reading)."""
+
+MISHEARD_LEAD_IN_WORDS = 2
+"""Words before the name that may be a misheard lead-in ("very Samantha." for "Hey Samantha")."""
 
 WITHDRAW_AFTER_WORDS = 8
 """Words after a sounding-alike name, none of them near a command, that withdraw an early wake
@@ -384,7 +392,14 @@ class WakeDecider:
         if named and self.name_read and hit is None and heard.text.strip():
             # an earlier reading of this utterance opened with the name, and this longer one
             # left it out ("start a timer for 90 seconds." after "Samantha, start to time at 49%")
-            return Transcript(with_name(heard.text, self.name_read.title())[0], engine=heard.engine)
+            # or misspelled it ("face a monster, set a time..." after "Hey Samantha.")
+            return self._name_restored(audio, heard, prompt)
+        if hit is None:
+            lead_in = self._lead_in_reading(audio, heard, prompt)
+            if lead_in is not None:
+                if named:
+                    self.name_read = self.matcher.match(lead_in.text, by_sound=False).phrase  # type: ignore[union-attr]
+                return lead_in
         if hit is None:
             # Whisper's quick read loses or misspells the name of some voices (en-us+f3 in
             # bench/wake.py). Weighing the reading with the name in front finds most, for a few
@@ -402,6 +417,42 @@ class WakeDecider:
             if reading is not None:
                 self.name_unsure = True  # the whole utterance decides, when it ends
         return heard
+
+    def _name_restored(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript:
+        """``heard`` with the name an earlier reading of this utterance opened with: put before
+        it, or in place of its first words (with_name), whichever Whisper finds likeliest."""
+        readings = with_name(heard.text, self.name_read.title())
+        if len(readings) > 1:
+            try:
+                scores = self.engines.dictation.score(audio, readings, prompt)  # type: ignore[union-attr]
+            except Exception:  # the name put in front, unweighed
+                log.exception("the dictation engine could not weigh the name")
+                scores = []
+            if scores and max(scores) > float("-inf"):
+                return Transcript(readings[int(np.argmax(scores))], engine=heard.engine)
+        return Transcript(readings[0], engine=heard.engine)
+
+    def _lead_in_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript | None:
+        """``heard`` with a lead-in for the one or two words before the name, when Whisper finds
+        that almost as likely (NAME_MARGIN) as what it wrote: "very Samantha." for
+        en-gb-x-gbcwmd's "Hey Samantha". Only where the name is set apart and nothing or a
+        command follows it; other words before a name are a mention ("I told Samantha.")."""
+        if self.engines.dictation is None:
+            return None
+        tokens = list(WORD.finditer(heard.text))
+        for first in range(1, min(MISHEARD_LEAD_IN_WORDS, len(tokens) - 1) + 1):
+            rest = heard.text[tokens[first].start():]
+            hit = self.matcher.match(rest, by_sound=False)
+            if hit is None or not hit.set_apart or not self.router.could_be_command(hit.command, exact=True):
+                continue
+            readings = [f"{lead} {rest}" for lead in CALL_LEAD_INS]
+            scores = self.engines.dictation.score(audio, [heard.text, *readings], prompt)
+            choice = choose(scores[0], scores[1:], readings, NAME_MARGIN) if scores else None
+            if choice is None:
+                return None
+            log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
+            return Transcript(choice.text, engine=heard.engine)
+        return None
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True,
                        phrases: Sequence[str] = (), floor: bool = False) -> Transcript | None:

@@ -133,7 +133,7 @@ class WakeMatcher:
         by punctuation from what follows (a call; glued on, near-sounding words are just words)."""
         if self.phonetics is None:
             return None
-        tokens = list(_WORD.finditer(text))
+        tokens = list(WORD.finditer(text))
         for start in range(3):
             if start and self.opens_otherwise(" ".join(t.group(0) for t in tokens[:start])):
                 break
@@ -153,7 +153,7 @@ class WakeMatcher:
         """The phrase spelled otherwise, closing ``text`` after punctuation ("..., Mycroft.")."""
         if self.phonetics is None:
             return None
-        tokens = list(_WORD.finditer(text))
+        tokens = list(WORD.finditer(text))
         for count in range(1, min(len(tokens) - 1, self._most_words()) + 1):
             first = tokens[len(tokens) - count]
             before, after = text[: first.start()], text[tokens[-1].end():]
@@ -172,7 +172,7 @@ class WakeMatcher:
     def opens_otherwise(self, text: str) -> bool:
         """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
         words other than lead-ins? Then no wake phrase later in the utterance opens it as a call."""
-        return bool(_LEAD_IN_WORDS.sub(" ", " ".join(words_of(text))).strip())
+        return bool(_LEAD_INWORDS.sub(" ", " ".join(words_of(text))).strip())
 
     def strip(self, text: str, by_sound: bool = True) -> str:
         """Drop a leading wake phrase if there is one (follow-ups often repeat the name). Without
@@ -195,9 +195,10 @@ class WakeMatcher:
 _LEAD_IN = "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_INS) + ")"
 """Any one lead-in, its words apart by anything but letters ("excuse me", "excuse, me")."""
 
-_LEAD_IN_WORDS = re.compile(rf"\b{_LEAD_IN}\b")
+_LEAD_INWORDS = re.compile(rf"\b{_LEAD_IN}\b")
 
-_WORD = re.compile(r"[\w']+")
+WORD = re.compile(r"[\w']+")
+"""A word of a reading, for slicing it by words (its apostrophes kept)."""
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
