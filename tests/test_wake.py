@@ -208,3 +208,14 @@ def test_a_misheard_lead_in_before_the_name_is_weighed_on_the_audio(sphinx, whis
     mention = pcm(0.3, speech.say("I told Samantha.", voice), 0.3)
     assert decider._lead_in_reading(mention, Transcript("I told Samantha."), decider.prompt) is None
     assert decider.decide(mention) is None
+
+
+def test_a_misspelled_name_after_a_lead_in_is_weighed_in_its_place(sphinx, whisper, router, speech) -> None:  # type: ignore[no-untyped-def]
+    # en-us+f4's "Hey Samantha, please repeat that." came back "Hey some men, don't please repeat
+    # mad.": the name's place is after the lead-in, and the words there are weighed as the name
+    decider = fresh_decider(sphinx, whisper, router)
+    audio = pcm(0.3, speech.say("Hey Samantha, please repeat that.", Voice("en-us+f4", 160, 70)), 0.3)
+    named = decider._named_reading(audio, Transcript("Hey some men, don't please repeat mad."), decider.prompt)
+    assert named is not None and named.text.startswith("Hey Samantha, please repeat"), named
+    assert decider.matcher.after_lead_ins("Okay, hey, some man.") == len("Okay, hey, ")
+    assert decider.matcher.after_lead_ins("I told some man.") == 0

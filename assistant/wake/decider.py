@@ -476,20 +476,13 @@ class WakeDecider:
             return None
         readings: list[str] = []
         tiers: list[int] = []
+        # the name's place is after any lead-in ("Hey some men, don't please repeat mad.")
+        after = self.matcher.after_lead_ins(heard.text)
+        parts = [("", heard.text)] + ([(heard.text[:after], heard.text[after:])] if after else [])
         for phrase in phrases or self.phrases:
-            for index, reading in enumerate(with_name(heard.text, phrase.title(), insert)):
-                rest = self.matcher.strip(reading)
-                # the name put before the whole reading needs a command as heard: "come in," (the
-                # name itself, misspelled) is only near "come again", and must not become one;
-                # where the spotter heard the name, a reading too long to be the name alone may
-                # be near one ("what's the gate to me?")
-                exact = insert and index == 0 and not (self.name_unsure and len(words_of(heard.text)) > NAME_SPAN + 1)
-                if self.router.could_be_command(rest, exact=exact):
-                    readings.append(reading)
-                    if not any(ch.isalnum() for ch in rest):
-                        tiers.append(2)  # a bare name: last
-                    else:
-                        tiers.append(0 if insert or self.router.could_be_command(rest, exact=True) else 1)
+            for lead, text in parts:
+                for index, reading in enumerate(with_name(text, phrase.title(), insert)):
+                    self._weigh_named(lead + reading, index, heard, insert, readings, tiers)
         if not readings:
             return None
         bare = [phrase.title() for phrase in phrases or self.phrases] if floor else []
@@ -509,6 +502,24 @@ class WakeDecider:
             return None
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
         return Transcript(choice.text, engine=heard.engine)
+
+    def _weigh_named(self, reading: str, index: int, heard: Transcript, insert: bool,
+                     readings: list[str], tiers: list[int]) -> None:
+        """Add ``reading`` (the ``index``-th of with_name) to the ``readings`` worth weighing,
+        with its tier, if a command (or nothing) follows the name in it."""
+        rest = self.matcher.strip(reading)
+        # the name put before the whole reading needs a command as heard: "come in," (the name
+        # itself, misspelled) is only near "come again", and must not become one; where the
+        # spotter heard the name, a reading too long to be the name alone may be near one
+        # ("what's the gate to me?")
+        exact = insert and index == 0 and not (self.name_unsure and len(words_of(heard.text)) > NAME_SPAN + 1)
+        if reading in readings or not self.router.could_be_command(rest, exact=exact):
+            return
+        readings.append(reading)
+        if not any(ch.isalnum() for ch in rest):
+            tiers.append(2)  # a bare name: last
+        else:
+            tiers.append(0 if insert or self.router.could_be_command(rest, exact=True) else 1)
 
     # --- after an early wake --------------------------------------------------------------------
 

@@ -169,6 +169,17 @@ class WakeMatcher:
     def _most_words(self) -> int:
         return max((len(p.split()) for p in self.phrases), default=0) + SOUND_SPAN
 
+    def after_lead_ins(self, text: str) -> int:
+        """Where ``text`` goes on after its lead-ins (up to two: "Hey, okay, ..."); 0 if it opens
+        otherwise."""
+        tokens = list(WORD.finditer(text))
+        end = 0
+        for count in range(1, min(2, len(tokens) - 1) + 1):
+            if self.opens_otherwise(" ".join(t.group(0) for t in tokens[:count])):
+                break
+            end = tokens[count].start()
+        return end
+
     def opens_otherwise(self, text: str) -> bool:
         """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
         words other than lead-ins? Then no wake phrase later in the utterance opens it as a call."""
