@@ -30,6 +30,13 @@ AGREEMENT_MIN = 0.7
 DICTATION_COMMAND_AGREEMENT = 0.6
 """A misheard short dictation command needs at least this likeness to the grammar's reading."""
 
+SOUND_GATE = 0.7
+"""How unlike the words heard (Phonetics.unlikeness) a template sentence may sound and still be
+weighed as what was said: Whisper's near misses sound like the command ("speak after" 0.17 from
+"speak softer", "what made it" 0.33 from "what day is it", "failed" 0.62 from "help"), while the
+short sentences that weighing favours (its scores leave out the end of the text) came from
+readings that sound nothing like them ("let's see her." taken as "I need help", 0.94)."""
+
 NEAREST_CANDIDATES = 8
 """Template sentences nearest a misheard command that the dictation engine weighs (a few ms each)."""
 
@@ -98,7 +105,8 @@ class CommandReader:
             sentences += self.router.one_word_sentences()
         if grammar_reading is not None and grammar_reading.name != UNKNOWN:
             sentences.append(digits_for_number_words(grammar_reading.text))
-        sentences = list(dict.fromkeys(s for s in sentences if s))
+        sentences = [s for s in dict.fromkeys(sentences)
+                     if s and self.engines.phonetics.unlikeness(command, s) <= SOUND_GATE]
         if not sentences:
             return IntentMatch(UNKNOWN, {}, normalize(command))
         prefix = heard[: len(heard) - len(command)] if command and heard.endswith(command) else ""

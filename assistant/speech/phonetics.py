@@ -66,6 +66,12 @@ class Phonetics:
         target = self.phones(b)
         return phone_distance(self.phones(a), target) / max(1, len(target))
 
+    def unlikeness(self, a: str, b: str) -> float:
+        """How unlike ``a`` and ``b`` sound, relative to the longer: 0 the same sounds, 1 nothing
+        alike. Symmetric, so words one of them has and the other lacks count fully."""
+        first, second = self.phones(a), self.phones(b)
+        return phone_distance(first, second) / max(1, len(first), len(second))
+
     def _word_phones(self, word: str) -> tuple[str, ...]:
         known = self._cache.get(word)
         if known is not None:
