@@ -220,3 +220,15 @@ def test_a_misspelled_name_after_a_lead_in_is_weighed_in_its_place(sphinx, whisp
     assert named is not None and named.text.startswith("Hey Samantha, please repeat"), named
     assert decider.matcher.after_lead_ins("Okay, hey, some man.") == len("Okay, hey, ")
     assert decider.matcher.after_lead_ins("I told some man.") == 0
+
+
+def test_the_reader_weighs_only_sentences_that_sound_like_what_was_heard(sphinx, whisper, router, speech) -> None:  # type: ignore[no-untyped-def]
+    # Weighing favours short sentences (the scores leave out the end of the text): "let's see
+    # her." for "that's enough" came within the margin of "I need help". Only template sentences
+    # that sound like the words heard (SOUND_GATE) are weighed.
+    decider = fresh_decider(sphinx, whisper, router)
+    reader = CommandReader(router, Engines(sphinx, whisper), decider.matcher)
+    audio = pcm(0.2, speech.say("Samantha, that's enough."), 0.3)
+    assert reader.understand("let's see her.", "Samantha, let's see her.", audio, decider.prompt).name == "Unknown"
+    softer = pcm(0.2, speech.say("Samantha, speak softer.", Voice("en-us+f4", 160, 70)), 0.3)
+    assert reader.understand("speak after.", "Samantha, speak after.", softer, decider.prompt).name == "VolumeDown"
