@@ -456,14 +456,26 @@ def test_watcher_ignores_idle_keepalives_and_reports_each_new_message_once(monke
     try:
         server.seed([SEED[0]])  # may land before or after the first listing; either way at most one notice
         time.sleep(3.5)  # several keepalives go by
-        while not notices.empty():
-            assert isinstance(notices.get(), NewMail)
         server.seed([SEED[4]])
-        notice = notices.get(timeout=20)
-        assert isinstance(notice, NewMail), notice
-        assert [e.subject for e in notice.envelopes] == ["Lunch on Friday"]
-        time.sleep(2.5)
-        assert notices.empty()  # no repeats, no problems reported
+        # On a loaded machine the notice for the first message can come late and share one with
+        # the second: what counts is that each new message is reported exactly once.
+        reported: list[str] = []
+        deadline = time.monotonic() + 20
+        while "Lunch on Friday" not in reported and time.monotonic() < deadline:
+            try:
+                notice = notices.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            assert isinstance(notice, NewMail), notice
+            reported += [e.subject for e in notice.envelopes]
+        time.sleep(2.5)  # keepalives go on: no repeats, no problems reported
+        while not notices.empty():
+            notice = notices.get()
+            assert isinstance(notice, NewMail), notice
+            reported += [e.subject for e in notice.envelopes]
+        assert reported.count("Lunch on Friday") == 1, reported
+        assert reported.count("Weekly report") <= 1, reported
+        assert set(reported) <= {"Lunch on Friday", "Weekly report"}, reported
     finally:
         watcher.stop()
         server.stop()
