@@ -262,7 +262,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         # --engine whisper works even when the config sends dictation to the streaming engine
         dictation = load_dictation(replace(settings, speech=replace(settings.speech, dictation="whisper")))
         assert dictation is not None
-        transcript = dictation.transcribe(audio, words=args.json)
+        transcript = dictation.transcribe_file(audio, words=args.json)
     else:
         recognizer = load_streaming(settings, engine, open_vocabulary=True).recognizer()
         for start in range(0, len(audio), 1600):

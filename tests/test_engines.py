@@ -283,3 +283,16 @@ def test_sphinx_spots_the_name_in_real_speech_only_where_it_is(sphinx, speech, s
     assert spot(spotter, speech.scene(0.3, "Samantha, what time is it?", 0.5)) == ["samantha"]
     spotter.reset()
     assert spot(spotter, read_wav(shared_speech / "cheetah-test-en.wav")) == []
+
+
+def test_transcribe_cli_reads_a_file_as_faster_whisper_does_by_default(cli, whisper, shared_speech: Path) -> None:
+    # A file has no latency budget: `earpiece transcribe` loses nothing against the library
+    # called directly with its defaults (beam 5), where the live loop's greedy pass did (#27)
+    from assistant.audio.wavio import read_wav
+
+    path = shared_speech / "librivox-dagon.wav"
+    samples = float_to_int16(read_wav(path)).astype(np.float32) / 32768.0  # as the command reads the file
+    segments, _info = whisper._model.transcribe(samples, language="en")
+    library = "".join(segment.text for segment in segments).strip()
+    ours = cli("transcribe", path, check=True).stdout.strip()
+    assert ours == library

@@ -142,6 +142,11 @@ class DictationEngine(ABC):
         where only the first words matter (is it the name?); ``draft`` for a quicker one of
         speech that may go on (a look-ahead at a pause)."""
 
+    def transcribe_file(self, audio: np.ndarray, words: bool = False) -> Transcript:
+        """A whole recording (``earpiece transcribe``): no latency budget, so the engine's most
+        accurate reading; by default the ordinary one."""
+        return self.transcribe(audio, words=words)
+
     def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float] | None:
         """Log-likelihood of each of ``texts`` as the reading of ``audio``, comparable with one
         another; None when the engine cannot weigh given sentences."""

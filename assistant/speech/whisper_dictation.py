@@ -149,6 +149,22 @@ class WhisperDictation(DictationEngine):
         with self._one_blas_thread():
             return self._transcribe(audio, prompt, words, careful, glance, draft)
 
+    def transcribe_file(self, audio: np.ndarray, words: bool = False) -> Transcript:
+        """A whole recording, read as faster-whisper reads it by default (beam search of 5,
+        temperature fallback, each segment conditioned on the one before): a file has no
+        latency budget, and the live loop's single greedy pass made more word errors on real
+        speech ("old-sposed" for "ill-disposed")."""
+        samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
+        if samples.size < 1600 or not np.abs(samples).max() > 0.002:
+            return Transcript("", engine=self.name)
+        segments, _info = self._model.transcribe(samples, language="en", word_timestamps=words)
+        found: list[Word] = []
+        texts: list[str] = []
+        for segment in segments:
+            texts.append(segment.text)
+            found += [Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)) for w in segment.words or ()]
+        return Transcript("".join(texts).strip(), tuple(found), self.name)
+
     def _transcribe(self, audio: np.ndarray, prompt: str, words: bool, careful: bool, glance: bool,
                     draft: bool = False) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
