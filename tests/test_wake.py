@@ -205,7 +205,7 @@ def test_a_misheard_lead_in_before_the_name_is_weighed_on_the_audio(sphinx, whis
     reading = decider.read(called, idle=True, named=True)
     assert decider.matcher.match(reading.text) is not None, reading.text
     weighed = decider._lead_in_reading(called, Transcript("very Samantha."), decider.prompt)
-    assert weighed is not None and weighed.text in ("Hey Samantha.", "Okay, Samantha.")
+    assert weighed is not None and weighed[0].text in ("Hey Samantha.", "Okay, Samantha.") and weighed[1] == "samantha"
     mention = pcm(0.3, speech.say("I told Samantha.", voice), 0.3)
     assert decider._lead_in_reading(mention, Transcript("I told Samantha."), decider.prompt) is None
     assert decider.decide(mention) is None

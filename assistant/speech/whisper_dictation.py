@@ -11,7 +11,7 @@ import hashlib
 import logging
 import math
 import re
-from typing import Sequence
+from typing import Any, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -158,12 +158,7 @@ class WhisperDictation(DictationEngine):
         if samples.size < 1600 or not np.abs(samples).max() > 0.002:
             return Transcript("", engine=self.name)
         segments, _info = self._model.transcribe(samples, language="en", word_timestamps=words)
-        found: list[Word] = []
-        texts: list[str] = []
-        for segment in segments:
-            texts.append(segment.text)
-            found += [Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)) for w in segment.words or ()]
-        return Transcript("".join(texts).strip(), tuple(found), self.name)
+        return self._joined(segments, drop_noise=False)  # the library's own no-speech check applies
 
     def _transcribe(self, audio: np.ndarray, prompt: str, words: bool, careful: bool, glance: bool,
                     draft: bool = False) -> Transcript:
@@ -181,15 +176,19 @@ class WhisperDictation(DictationEngine):
             samples, language="en", beam_size=1, temperature=0.0, vad_filter=False, condition_on_previous_text=False,
             initial_prompt=prompt or None, word_timestamps=words, without_timestamps=not words,
         )
-        words: list[Word] = []
+        return self._joined(segments, drop_noise=True)
+
+    def _joined(self, segments: Iterable[Any], drop_noise: bool) -> Transcript:
+        """faster-whisper's segments as one transcript, with their words; ``drop_noise`` leaves
+        out Whisper's classic hallucination on noise (a segment probably no speech, and unsure)."""
+        found: list[Word] = []
         texts: list[str] = []
         for segment in segments:
-            if segment.no_speech_prob > 0.8 and segment.avg_logprob < -1.0:
-                continue  # Whisper's classic hallucination on noise
+            if drop_noise and segment.no_speech_prob > 0.8 and segment.avg_logprob < -1.0:
+                continue
             texts.append(segment.text)
-            for w in segment.words or ():
-                words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
-        return Transcript("".join(texts).strip(), tuple(words), self.name)
+            found += [Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)) for w in segment.words or ()]
+        return Transcript("".join(texts).strip(), tuple(found), self.name)
 
     def score(self, audio: np.ndarray, texts: Sequence[str], prompt: str = "") -> list[float]:
         """How likely Whisper finds each of ``texts`` as the reading of ``audio`` (up to

@@ -397,10 +397,10 @@ class WakeDecider:
         if hit is None:
             lead_in = self._lead_in_reading(audio, heard, prompt)
             if lead_in is not None:
+                reading, phrase = lead_in
                 if named:
-                    self.name_read = self.matcher.match(lead_in.text, by_sound=False).phrase  # type: ignore[union-attr]
-                return lead_in
-        if hit is None:
+                    self.name_read = phrase
+                return reading
             # Whisper's quick read loses or misspells the name of some voices (en-us+f3 in
             # bench/wake.py). Weighing the reading with the name in front finds most, for a few
             # decoder passes; only where that makes the name plausible, or the spotter and such a
@@ -432,11 +432,12 @@ class WakeDecider:
                 return Transcript(readings[int(np.argmax(scores))], engine=heard.engine)
         return Transcript(readings[0], engine=heard.engine)
 
-    def _lead_in_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> Transcript | None:
+    def _lead_in_reading(self, audio: np.ndarray, heard: Transcript, prompt: str) -> tuple[Transcript, str] | None:
         """``heard`` with a lead-in for the one or two words before the name, when Whisper finds
         that almost as likely (NAME_MARGIN) as what it wrote: "very Samantha." for
-        en-gb-x-gbcwmd's "Hey Samantha". Only where the name is set apart and nothing or a
-        command follows it; other words before a name are a mention ("I told Samantha.")."""
+        en-gb-x-gbcwmd's "Hey Samantha"; and the wake phrase it holds. Only where the name is
+        set apart and nothing or a command follows it; other words before a name are a mention
+        ("I told Samantha.")."""
         if self.engines.dictation is None:
             return None
         tokens = list(WORD.finditer(heard.text))
@@ -451,7 +452,7 @@ class WakeDecider:
             if choice is None:
                 return None
             log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
-            return Transcript(choice.text, engine=heard.engine)
+            return Transcript(choice.text, engine=heard.engine), hit.phrase
         return None
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True,

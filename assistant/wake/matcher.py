@@ -183,7 +183,7 @@ class WakeMatcher:
     def opens_otherwise(self, text: str) -> bool:
         """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
         words other than lead-ins? Then no wake phrase later in the utterance opens it as a call."""
-        return bool(_LEAD_INWORDS.sub(" ", " ".join(words_of(text))).strip())
+        return bool(_LEAD_IN_WORDS.sub(" ", " ".join(words_of(text))).strip())
 
     def strip(self, text: str, by_sound: bool = True) -> str:
         """Drop a leading wake phrase if there is one (follow-ups often repeat the name). Without
@@ -206,7 +206,7 @@ class WakeMatcher:
 _LEAD_IN = "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_INS) + ")"
 """Any one lead-in, its words apart by anything but letters ("excuse me", "excuse, me")."""
 
-_LEAD_INWORDS = re.compile(rf"\b{_LEAD_IN}\b")
+_LEAD_IN_WORDS = re.compile(rf"\b{_LEAD_IN}\b")
 
 WORD = re.compile(r"[\w']+")
 """A word of a reading, for slicing it by words (its apostrophes kept)."""
