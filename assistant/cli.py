@@ -257,8 +257,6 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     audio = float_to_int16(read_wav(args.file))
     engine = args.engine or ("whisper" if settings.speech.dictation == "whisper" else None)
     if engine == "whisper":
-        from dataclasses import replace
-
         # --engine whisper works even when the config sends dictation to the streaming engine
         dictation = load_dictation(replace(settings, speech=replace(settings.speech, dictation="whisper")))
         assert dictation is not None
@@ -676,24 +674,28 @@ def cmd_wake(args: argparse.Namespace) -> int:
 def cmd_letters(args: argparse.Namespace) -> int:
     from assistant.app import journal_path
     from assistant.letters.journal import Journal
+    from assistant.letters.shelf import Shelf
     from assistant.letters.store import saved_letters
 
     settings = load_settings(args.config)
     saved = saved_letters(settings)
     current = Journal.recover(journal_path(settings))
+    open_letters = [(current[1], "being written")] if current is not None else []
+    open_letters += [(letter, "unfinished") for letter in Shelf(journal_path(settings)).letters()]
     if args.letters_action == "list":
-        if current is not None:
-            letter = current[1]
-            print(f"{letter.id}  (being written: to {letter.recipient}, {len(letter.body().split())} words)")
+        for letter, status in open_letters:
+            hint = "; say: continue my letter" if status == "unfinished" else ""
+            print(f"{letter.id}  ({status}: to {letter.recipient}, {len(letter.body().split())} words{hint})")
         for path in saved:
             print(f"{path.stem}  {path}")
-        if current is None and not saved:
+        if not open_letters and not saved:
             print("no letters yet; say: Samantha, take a letter to Tom")
         return 0
     matches = [p for p in saved if args.letter in p.stem]
     exact = [p for p in matches if p.stem == args.letter]
-    if current is not None and args.letter in current[1].id:
-        text = current[1].render()
+    unsaved = [letter for letter, _ in open_letters if args.letter in letter.id]
+    if unsaved and not exact:
+        text = unsaved[-1].render()
         chosen = None
     elif len(exact) == 1 or len(matches) == 1:
         chosen = (exact or matches)[0]
@@ -708,7 +710,7 @@ def cmd_letters(args: argparse.Namespace) -> int:
         output = chosen.read_text(encoding="utf-8") if chosen else f"# Letter\n\n{text}"
     else:
         if chosen is None:
-            raise EarpieceError("the letter is still being written; finish it to export an .eml")
+            raise EarpieceError("the letter is not finished yet; finish and save it to export an .eml")
         eml = chosen.with_suffix(".eml")
         output = eml.read_text(encoding="utf-8")
     if getattr(args, "output", None):

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 
 from assistant.config import WakeSettings
 
+ANSWERS_BEFORE_LAPSE = 2
+"""Replies that are neither yes, no nor another command before a question is dropped as a no:
+asking again and again held the user hostage (eleven times in a row, issue 27). Any command
+makes a question lapse at once."""
+
 SELF_HEARING_GUARD = 0.25
 """Seconds after playback during which the mic stays gated (room echo, device latency)."""
 

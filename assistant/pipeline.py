@@ -8,7 +8,7 @@ input seconds consumed, so the same WAV gives the same events at any CPU speed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
@@ -20,12 +20,12 @@ from assistant.audio.earcons import earcon
 from assistant.audio.echo import EchoGate
 from assistant.audio.vad import FRAME_SECONDS, UtteranceSegmenter
 from assistant.config import Settings
-from assistant.dialogue import Dialogue, State
+from assistant.dialogue import ANSWERS_BEFORE_LAPSE, Dialogue, State
 from assistant.errors import EarpieceError
 from assistant.events import EventBus
 from assistant.intents.reading import CommandReader
 from assistant.intents.router import UNKNOWN, IntentMatch, Router
-from assistant.skills.base import Persistence, Reply, Session, SkillContext, SkillRegistry
+from assistant.skills.base import Persistence, Question, Reply, Session, SkillContext, SkillRegistry
 from assistant.intents.numbers import cardinal
 from assistant.mail.message import Envelope
 from assistant.mail.store import MailStore, open_store
@@ -38,9 +38,11 @@ from assistant.speech.voice import Voice
 from assistant.wake import NameReading, WakeDecider
 from assistant.wake.decider import NAME_LAST_WORDS, WAKE_SEEN_BY
 from assistant.letters.addressbook import AddressBook
-from assistant.letters.journal import Journal
-from assistant.letters.model import ReplyContext
+from assistant.letters.model import Letter, ReplyContext
 from assistant.letters.session import LetterDictation
+from assistant.letters.shelf import Shelf
+from assistant.letters.spoken import parse_command
+from assistant.mail.accounts import default_account
 from assistant.state import Remembered
 
 log = logging.getLogger(__name__)
@@ -149,7 +151,11 @@ class Pipeline:
         self.journal_path = journal_path
         self.address_book = address_book or AddressBook([])
         self.letter: LetterDictation | None = None
-        self._resume_question = self._recover_letter()
+        self.shelf = Shelf(journal_path) if journal_path is not None else None
+        self._offer: Letter | None = None
+        """An unfinished letter to mention once, with the reply after the first wake."""
+        self._tidied = self._tidy_letters()
+        """``letter`` events from settling what the last run left, emitted at start."""
         self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
         self._look_frames = round(EARLY_LOOK / FRAME_SECONDS)
         self._look: tuple[int, Transcript] | None = None
@@ -176,16 +182,27 @@ class Pipeline:
                            neural=self.settings.wake.neural)
         return wake, CommandReader(self.router, self.engines, wake.matcher, self._use_grammar)
 
-    def _recover_letter(self) -> str:
-        """A letter that was being written when the last run died: ask whether to go on."""
-        if self.journal_path is None:
-            return ""
-        recovered = Journal.recover(self.journal_path)
-        if recovered is None:
-            return ""
-        self.letter, question = LetterDictation.resume(*recovered, self.settings)
-        self.dialogue.dictate(True)
-        return question
+    def _tidy_letters(self) -> list[dict[str, str]]:
+        """Settle the letter a dead run left (Shelf.tidy) and find the unfinished ones. Nothing is
+        said now: a voice at boot speaks into a silent room, and a question asked then held
+        every command hostage (issue 27). The newest is offered at the first wake instead."""
+        if self.shelf is None:
+            return []
+        account = default_account(self.settings)
+        events: list[dict[str, str]] = []
+        try:
+            tidied = self.shelf.tidy(self.settings, account[1].from_ if account else "")
+            unfinished = self.shelf.letters()
+        except OSError as exc:
+            log.warning("the letters the last run left cannot be settled: %s", exc)
+            return [{"action": "error", "text": f"the letters the last run left cannot be settled: {exc}"}]
+        if tidied.saved is not None:
+            events.append({"action": "save", "text": str(tidied.saved)})
+        if tidied.discarded is not None:
+            events.append({"action": "discard", "text": tidied.discarded.id})
+        events += [{"action": "unfinished", "text": letter.id} for letter in unfinished]
+        self._offer = unfinished[-1] if unfinished else None
+        return events
 
     @property
     def t(self) -> float:
@@ -207,10 +224,12 @@ class Pipeline:
         self._sink = sink
         self._samples = samples
         self.bus.emit("listening", self.t)
-        if self._resume_question:
-            self.bus.emit("letter", self.t, action="resume", text=self.letter.letter.render() if self.letter else "")
-            self._speak(self._resume_question)
-            self._resume_question = ""
+        for event in self._tidied:
+            if event["action"] == "error":
+                self.bus.emit("error", self.t, message=event["text"])
+            else:
+                self.bus.emit("letter", self.t, **event)
+        self._tidied = []
 
     def feed(self, frame: np.ndarray) -> None:
         """One 20 ms frame of input: the audio clock advances, then the frame is processed."""
@@ -532,6 +551,8 @@ class Pipeline:
         if self.letter is not None:
             if cut is not None and self.router.route(self.wake.matcher.strip(text)).name == "Stop":
                 return  # "stop" over a read-back silences it; it is not a sentence for the letter
+            if self.letter.asking and self._command_instead(text):
+                return
             self._dictate(self.wake.matcher.strip(text, by_sound=False))
             return
         hit = self.wake.call_in(text)
@@ -588,6 +609,10 @@ class Pipeline:
         if intent.name == "StartLetter":
             self._start_letter(intent)
             return
+        if intent.name == "ResumeLetter":
+            self._offer = None
+            self._resume_letter(str(intent.slots.get("recipient", "")).strip(" .,!?"))
+            return
         self._respond(intent)
 
     def _said_before(self) -> tuple[str, IntentMatch] | None:
@@ -614,6 +639,23 @@ class Pipeline:
         log.info("a bare name right after %r: that was the command", reading)
         return command, intent
 
+    def _command_instead(self, text: str) -> bool:
+        """While the letter waits for a yes or no, a call with a command ("Samantha, what time is
+        it?") is answered as a command and the question lapses; the letter stays open."""
+        assert self.letter is not None
+        hit = self.wake.call_in(text)
+        if hit is None or not any(ch.isalnum() for ch in hit.command) or parse_command(hit.command) is not None:
+            return False
+        intent = self.commands.understand(hit.command, text, self.wake.heard_audio(), self.wake.prompt)
+        if intent.name in (UNKNOWN, "Confirm", "Deny", "StartLetter", "ResumeLetter"):
+            return False
+        log.info("a command while the letter waits for yes or no: the question lapses")
+        self.letter.lapse()
+        self.bus.emit("transcript", self.t, text=hit.command)
+        self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
+        self._respond(intent)
+        return True
+
     # --- letters -----------------------------------------------------------------------------
 
     def _start_letter(self, intent: IntentMatch) -> None:
@@ -632,6 +674,8 @@ class Pipeline:
     def _begin_dictation(self, kind: str, open_letter: Callable[[], LetterDictation], say: str = "") -> None:
         """Open a letter or reply (its journal first) and switch to dictation mode."""
         try:
+            if self.shelf is not None:
+                self.shelf.park()  # a letter still in the journal is kept, not overwritten
             self.letter = open_letter()
         except (OSError, EarpieceError) as exc:
             self.bus.emit("error", self.t, message=f"cannot start the {kind}: {exc}")
@@ -640,6 +684,24 @@ class Pipeline:
         self.bus.emit("letter", self.t, action="start", text=self.letter.letter.greeting)
         self.dialogue.dictate(True)
         self._speak(say or f"Writing to {self.letter.letter.recipient}. Go ahead.")
+
+    def _resume_letter(self, recipient: str) -> None:
+        """"Continue my letter": the newest unfinished letter (to ``recipient``) becomes the current one."""
+        try:
+            taken = self.shelf.take(recipient) if self.shelf is not None else None
+        except OSError as exc:
+            self.bus.emit("error", self.t, message=f"cannot take up the letter: {exc}")
+            self._speak("Sorry, I can't open that letter right now. It is still kept.")
+            return
+        if taken is None:
+            self._speak(f"There's no unfinished letter{f' to {recipient}' if recipient else ''}.")
+            return
+        self.letter = LetterDictation(taken[1], taken[0], self.settings)
+        self.dialogue.dictate(True)
+        outcome = self.letter.resumed()
+        for event in outcome.events:
+            self.bus.emit("letter", self.t, **event)
+        self._speak(outcome.say)
 
     def _dictate(self, text: str) -> None:
         assert self.letter is not None
@@ -658,9 +720,7 @@ class Pipeline:
             self._speak(outcome.say)
 
     def _respond(self, intent: IntentMatch) -> None:
-        if intent.name not in ("Confirm", "Deny"):
-            self.session.pending = None
-        reply = self._run_skill(intent)
+        reply = self._with_offer(self._instead_of_answer(intent) or self._run_skill(intent))
         for kind, fields in reply.events:
             self.bus.emit(kind, self.t, **fields)
         if reply.question is not None:
@@ -669,6 +729,9 @@ class Pipeline:
         if reply.reply_to is not None:
             self._start_reply(reply.reply_to, reply.text)
             return
+        if reply.resume_letter is not None:
+            self._resume_letter(reply.resume_letter)
+            return
         if reply.stop_speaking and self._sink is not None:
             self._sink.stop(self.t)
             self._echo.stopped(self.t)
@@ -676,6 +739,40 @@ class Pipeline:
             self._speak(reply.text)
         else:
             self.dialogue.done(self.t)
+
+    def _instead_of_answer(self, intent: IntentMatch) -> Reply | None:
+        """While a question waits: another command makes it lapse (and is answered); words that
+        are no command are asked about once more, then the question is dropped as a no."""
+        pending = self.session.pending
+        if pending is None or intent.name in ("Confirm", "Deny"):
+            return None
+        if intent.name != UNKNOWN:
+            self.session.pending = None
+            return None
+        if pending.misses + 1 < ANSWERS_BEFORE_LAPSE:
+            self.session.pending = replace(pending, misses=pending.misses + 1)
+            return Reply("Please say yes or no.")
+        self.session.pending = None
+        return self._run_skill(IntentMatch("Deny", {}), lambda context: pending.on_no(context))
+
+    def _with_offer(self, reply: Reply) -> Reply:
+        """The first reply that asks nothing itself mentions the unfinished letter, once, as a
+        question that any other command lets lapse."""
+        offer = self._offer
+        if (offer is None or self.letter is not None or reply.question is not None or reply.reply_to is not None
+                or reply.resume_letter is not None or reply.stop_speaking or self.session.asleep):
+            return reply
+        self._offer = None
+        recipient = offer.recipient
+
+        def go_on(context: SkillContext) -> Reply:
+            return Reply("", resume_letter=recipient)
+
+        def keep(context: SkillContext) -> Reply:
+            return Reply("All right, it's kept. Say continue my letter when you want it.")
+
+        mention = f"Your {offer.kind} to {recipient} is unfinished. Shall I continue it?"
+        return replace(reply, text=f"{reply.text} {mention}".strip(), question=Question(go_on, keep))
 
     def _apply_session(self) -> None:
         """Skills change the session; the pipeline's parts follow at once."""
@@ -686,10 +783,11 @@ class Pipeline:
         if self.session.asleep:
             self.dialogue.sleep()
 
-    def _run_skill(self, intent: IntentMatch) -> Reply:
+    def _run_skill(self, intent: IntentMatch, handle: Callable[[SkillContext], Reply] | None = None) -> Reply:
+        """Run the intent's skill (or ``handle``) on the session."""
         context = SkillContext(self.now, self.session, self.router.examples, self.persistence)
         try:
-            return self.skills.handle(intent, context)
+            return handle(context) if handle is not None else self.skills.handle(intent, context)
         except Exception as exc:  # a broken skill is an error event, never a dead assistant
             log.exception("skill for %s failed", intent.name)
             self.bus.emit("error", self.t, message=f"{intent.name} failed: {exc}")

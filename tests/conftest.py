@@ -174,12 +174,13 @@ def tts() -> Tts:
 def run_file(sphinx, whisper, router, tts, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Runs the real pipeline on an audio array; returns (events as dicts, reply audio)."""
 
-    def run(audio: np.ndarray, settings: Settings = Settings()) -> tuple[list[dict[str, Any]], np.ndarray]:
+    def run(audio: np.ndarray, settings: Settings = Settings(),
+            journal_path: Path | None = None) -> tuple[list[dict[str, Any]], np.ndarray]:
         wav = SpeechMaker(tmp_path).write(audio, "in.wav")
         log = EventLog()
         bus = EventBus()
         bus.subscribe(log)
-        pipeline = Pipeline(settings, Engines(sphinx, whisper), router, tts, bus, START)
+        pipeline = Pipeline(settings, Engines(sphinx, whisper), router, tts, bus, START, journal_path=journal_path)
         pipeline.run(WavSource(wav), WavSink(tmp_path / "out.wav"))
         return [e.to_dict() for e in log.events], read_wav(tmp_path / "out.wav")
 

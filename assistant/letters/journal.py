@@ -30,7 +30,7 @@ class Journal:
         with open(path, "w", encoding="utf-8") as f:
             f.flush()
         journal.write({"op": "start", **letter.header()})
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return journal
 
     def write(self, op: dict[str, Any]) -> None:
@@ -76,7 +76,7 @@ class Journal:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         journal = cls(path)
         journal._seq = max(ops)
         return journal, letter
@@ -84,10 +84,10 @@ class Journal:
     def close(self) -> None:
         """The letter is saved, sent or cancelled: the journal has done its job."""
         self.path.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make a file's creation or removal durable too."""
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -47,6 +47,9 @@ class Letter:
     pieces: list[str] = field(default_factory=list)
     """Dictated phrases and paragraph breaks (PARAGRAPH), in order; "scratch that" drops the last."""
 
+    sent: bool = False
+    """It went out by mail: a journal left by a crash after that only needs saving, not sending again."""
+
     def apply(self, op: dict[str, Any]) -> None:
         """One journal operation (also how live edits are made, so replay equals what happened)."""
         kind = op["op"]
@@ -62,6 +65,8 @@ class Letter:
             self._replace(op["old"], op["new"])
         elif kind == "sign":
             self.signature = op["name"]
+        elif kind == "sent":
+            self.sent = True
 
     def _replace(self, old: str, new: str) -> bool:
         pattern = re.compile(rf"\b{re.escape(old)}\b", re.IGNORECASE)
@@ -91,6 +96,11 @@ class Letter:
             else:
                 paragraphs[-1] = join(paragraphs[-1], piece)
         return [p for p in paragraphs if p.strip()]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing dictated: greeting and sign-off alone are no letter."""
+        return not self.paragraphs()
 
     def body(self) -> str:
         return PARAGRAPH.join(self.paragraphs())

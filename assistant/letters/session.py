@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.config import Settings
+from assistant.dialogue import ANSWERS_BEFORE_LAPSE
 from assistant.errors import EarpieceError, MailError
 from assistant.letters.addressbook import AddressBook
 from assistant.letters.journal import Journal
@@ -30,6 +31,21 @@ log = logging.getLogger(__name__)
 
 YES = re.compile(r"^(yes|yeah|yep|sure|please do|do it|go ahead|continue|correct|that's right)\b")
 NO = re.compile(r"^(no|nope|don't|not now|cancel)\b")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A yes/no question the letter is waiting on."""
+
+    question: str
+    """As asked, e.g. "Send the letter to Tom at tom@example.org?"."""
+
+    on_yes: Callable[[], "Outcome"]
+    on_no: Callable[[], "Outcome"]
+    """Also what is said when the question lapses: not answering is not a yes."""
+
+    misses: int = 0
+    """Replies so far that were neither yes nor no."""
 
 
 @dataclass
@@ -59,7 +75,7 @@ class LetterDictation:
         self.letter = letter
         self.journal = journal
         self.settings = settings
-        self._pending: tuple[str, Callable[[], Outcome], Callable[[], Outcome]] | None = None
+        self._pending: Pending | None = None
         self.finished = False
 
     # --- starting and resuming ---------------------------------------------------------------
@@ -98,21 +114,21 @@ class LetterDictation:
         journal: Journal | NullJournal = Journal.create(journal_path, letter) if journal_path else NullJournal()
         return cls(letter, journal, settings)
 
-    @classmethod
-    def resume(cls, journal: Journal, letter: Letter, settings: Settings) -> tuple["LetterDictation", str]:
-        session = cls(letter, journal, settings)
-        question = f"You were writing to {letter.recipient}. Shall I continue?"
-        session._pending = (question, session._continue, session._keep_as_draft)
-        return session, question
-
-    def _continue(self) -> Outcome:
+    def resumed(self) -> Outcome:
+        """Going on with a letter left unfinished: where it stands, then dictation."""
         last = self.letter.last_piece if self.letter.last_piece != PARAGRAPH else ""
         tail = f' The last thing you said was: "{last}"' if last else ""
-        return Outcome(f"Go ahead.{tail}")
+        return Outcome(f"Back to your {self.letter.kind} to {self.letter.recipient}.{tail} Go ahead.",
+                       [{"action": "resume", "text": self.letter.render()}])
 
-    def _keep_as_draft(self) -> Outcome:
-        outcome = self._save("I kept what you had as a saved letter.")
-        return outcome
+    @property
+    def asking(self) -> bool:
+        """A yes/no question is waiting; a command said now makes it lapse (``lapse``)."""
+        return self._pending is not None
+
+    def lapse(self) -> None:
+        """The user moved on to something else: the question is dropped, nothing is done."""
+        self._pending = None
 
     # --- each utterance ----------------------------------------------------------------------
 
@@ -130,15 +146,26 @@ class LetterDictation:
         return handler(*command.args)
 
     def _answer(self, text: str) -> Outcome:
-        question, on_yes, on_no = self._pending  # type: ignore[misc]
+        """Yes or no answers the question; a dictation command makes it lapse and is done; anything
+        else is asked about once more, then the question is dropped as a no."""
+        pending = self._pending
+        assert pending is not None
         reply = " ".join(re.findall(r"[\w']+", text.casefold()))
         if YES.match(reply):
             self._pending = None
-            return on_yes()
+            return pending.on_yes()
         if NO.match(reply):
             self._pending = None
-            return on_no()
-        return Outcome(f"Please say yes or no. {question}")
+            return pending.on_no()
+        command = parse_command(text)
+        if command is not None:
+            self._pending = None
+            return getattr(self, f"_cmd_{command.name}")(*command.args)
+        if pending.misses + 1 >= ANSWERS_BEFORE_LAPSE:
+            self._pending = None
+            return pending.on_no()
+        self._pending = Pending(pending.question, pending.on_yes, pending.on_no, pending.misses + 1)
+        return Outcome("Please say yes or no.")
 
     def _write(self, text: str) -> Outcome:
         cleaned = clean_dictation(text)
@@ -203,6 +230,8 @@ class LetterDictation:
         return self._save(f"Saved the letter to {self.letter.recipient}.")
 
     def _save(self, message: str) -> Outcome:
+        if self.letter.is_empty:
+            return self._discard_empty()
         account = default_account(self.settings)
         sender = account[1].from_ if account else ""
         try:
@@ -220,14 +249,22 @@ class LetterDictation:
         self.journal.close()
         return Outcome(message, events, done=True)
 
+    def _discard_empty(self) -> Outcome:
+        """Nothing was dictated: there is no letter to keep (five empty ones piled up, issue 27)."""
+        self.journal.close()
+        return Outcome(f"The {self.letter.kind} to {self.letter.recipient} was still empty, so I didn't keep it.",
+                       [{"action": "discard", "text": ""}], done=True)
+
     def _cmd_send(self) -> Outcome:
+        if self.letter.is_empty:
+            return Outcome(f"The {self.letter.kind} is still empty. Say what you'd like to write, or cancel it.")
         account = default_account(self.settings)
         if account is None:
             return Outcome("No mail account is set up, so I can't send it. Say save it to keep it.")
         if not self.letter.email:
             return Outcome(f"I don't have an email address for {self.letter.recipient}. Add one to your contacts, or say save it.")
         question = f"Send the {self.letter.kind} to {self.letter.recipient} at {self.letter.email}?"
-        self._pending = (question, self._send_now, lambda: Outcome("All right, not sent."))
+        self._pending = Pending(question, self._send_now, lambda: Outcome("All right, not sent."))
         return Outcome(question)
 
     def _send_now(self) -> Outcome:
@@ -240,7 +277,13 @@ class LetterDictation:
             spoken = exc.spoken if isinstance(exc, MailError) else f"I couldn't send it: {exc}."
             return Outcome(f"{spoken} The {self.letter.kind} is still here; say send it to try again, or save it.",
                            [{"action": "error", "text": str(exc)}])
-        saved = save(self.letter, self.settings, account.from_)
+        self._op({"op": "sent"})  # a crash before the journal closes must not send it twice
+        try:
+            saved = save(self.letter, self.settings, account.from_)
+        except OSError as exc:
+            return Outcome(f"Sent to {self.letter.recipient}, but I couldn't save a copy here: "
+                           f"{exc.strerror or exc}. It is still safe in my journal.",
+                           [{"action": "send", "text": self.letter.email}], done=True)
         self.journal.close()
         events: list[dict[str, Any]] = [{"action": "send", "text": self.letter.email},
                                         {"action": "save", "text": str(saved.markdown)}]
@@ -264,7 +307,7 @@ class LetterDictation:
             self.journal.close()
             return Outcome(f"The {self.letter.kind} is gone.", [{"action": "cancel", "text": ""}], done=True)
 
-        self._pending = (question, cancel, lambda: Outcome("All right, I kept it. Go on."))
+        self._pending = Pending(question, cancel, lambda: Outcome("All right, I kept it. Go on."))
         return Outcome(question)
 
     def prompt(self) -> str:

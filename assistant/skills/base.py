@@ -32,6 +32,9 @@ class Reply:
     reply_to: ReplyContext | None = None
     """Start dictating an answer to this email (ReplyMail)."""
 
+    resume_letter: str | None = None
+    """Take up an unfinished letter: to this recipient, or the newest where empty."""
+
 
 @dataclass(frozen=True)
 class Question:
@@ -39,6 +42,10 @@ class Question:
 
     on_yes: Callable[["SkillContext"], Reply]
     on_no: Callable[["SkillContext"], Reply]
+    """Also what happens when the question lapses: not answering is not a yes."""
+
+    misses: int = 0
+    """Replies so far that were neither yes nor no nor another command."""
 
 
 @dataclass
