@@ -168,3 +168,14 @@ def test_a_command_over_a_letter_question_is_answered_and_the_letter_kept(run_fi
     assert after[0] == "It's ten past three in the afternoon."
     assert "We miss you very much." in after[1]  # the letter is still open, and read back
     assert "cancel" not in [action for action, _ in letters_of(events)]
+
+
+def test_two_answers_that_are_neither_yes_nor_no_drop_the_question(run_file, speech) -> None:
+    events, _ = run_file(speech.scene(
+        0.5, "Samantha, I'll call you Maya.", 5.0, "The garden is full of roses.", 4.0,
+        "The cat sleeps on the bed.", 4.0, "Samantha, what's your name?", 4.0,
+    ))
+    replies = of(events, "reply", "text")
+    assert replies[:3] == ["You'd like to call me Maya? Say yes or no.", "Please say yes or no.",
+                           "All right, I'll stay Samantha."]
+    assert replies[3:] == ["My name is Samantha."]  # not renamed
