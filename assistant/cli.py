@@ -17,6 +17,7 @@ from assistant import __version__
 from assistant.config import (MailAccountSettings, Settings, default_config_text, load_file, load_settings, masked,
                               resolve_config_path, to_toml, user_config_path)
 from assistant.errors import EarpieceError
+from assistant.stopping import GracefulStop
 
 log = logging.getLogger("earpiece")
 
@@ -186,11 +187,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         pipeline = _build_pipeline(settings, bus, start_time)
         if hasattr(source, "report"):  # the headset's comings and goings are events on the audio clock
             source.report = lambda kind, **fields: bus.emit(kind, pipeline.t, **fields)
+        stop = GracefulStop()
         if not args.input:
             print(f"earpiece is listening; say \"{settings.wake.words[0].title()}\" and a command (Ctrl+C to quit).", file=sys.stderr)
-            signal.signal(signal.SIGTERM, _interrupt)
+            on_signal = _stop_gracefully(stop, lambda: source.ends is None)
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
         try:
-            pipeline.run(source, sink)
+            pipeline.run(source, sink, lambda: stop.due(pipeline.t, pipeline.in_speech))
         except KeyboardInterrupt:
             return 0
     finally:
@@ -220,9 +224,17 @@ def _build_pipeline(settings: Settings, bus, start_time: datetime | None):  # ty
     return build_pipeline(settings, bus, start_time)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM ends the live loop like Ctrl+C: streams closed, files flushed."""
-    raise KeyboardInterrupt
+def _stop_gracefully(stop: GracefulStop, away: Callable[[], bool]) -> Callable[[int, object], None]:
+    """SIGTERM or Ctrl+C: the sentence being spoken is heard out and acted on (a dictated one
+    journaled), as the daemon does, then streams close and files flush. A second signal, or one
+    while the headset is away (no audio comes to end the wait), stops at once."""
+
+    def on_signal(signum: int, frame: object) -> None:
+        if stop.requested or away():
+            raise KeyboardInterrupt
+        stop.request()
+
+    return on_signal
 
 
 def _console_printer(event) -> None:  # type: ignore[no-untyped-def]

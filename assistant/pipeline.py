@@ -208,12 +208,15 @@ class Pipeline:
     def t(self) -> float:
         return self._samples / SAMPLE_RATE
 
-    def run(self, source: Source, sink: Sink) -> None:
-        """Consume the source to its end (file) or until interrupted (live)."""
+    def run(self, source: Source, sink: Sink, stopped: Callable[[], bool] = lambda: False) -> None:
+        """Consume the source to its end (file) or until ``stopped()`` (checked after each frame);
+        either way the utterance in progress is then finished."""
         self.start(sink)
         try:
             for frame in source.frames():
                 self.feed(frame)
+                if stopped():
+                    break
             self.finish()
         finally:
             source.close()

@@ -138,3 +138,34 @@ def test_unplugging_the_headset_mid_conversation_and_back(headset, speech, tmp_p
     intents = [json.loads(line) for line in events_path.read_text().splitlines() if '"intent"' in line]
     assert [e["name"] for e in intents] == ["GetTime", "GetName"]
     assert "samantha" in whisper.transcribe(read_wav(recording)).text.lower()
+
+
+def test_sigterm_mid_sentence_hears_it_out_and_keeps_it(headset, speech, tmp_path: Path, isolated_dirs) -> None:
+    """`earpiece run` on SIGTERM, as the daemon: the dictated sentence being spoken is heard to its
+    last word, written to the letter, and only then does it exit."""
+    proc, events_path = start_live(headset, tmp_path)
+    said_before_signal = 1.0
+    # the words after "roses" come after the signal: checked, or the test would prove nothing
+    assert len(speech.say("The garden is full of roses")) / 16000 > said_before_signal + 0.3
+    try:
+        wait_for(events_path, "listening", 60, proc)
+        headset.speak_into_mic(speech.write(speech.scene(0.3, "Samantha, take a letter to Tom.", 0.5), "start.wav"))
+        wait_for(events_path, "speak_end", 60, proc)
+        starts = len([line for line in events_path.read_text().splitlines() if '"speech_start"' in line])
+        player = subprocess.Popen(["paplay", "--device=micfeed",
+                                   str(speech.write(speech.scene(0.3, "The garden is full of roses this year.", 0.0),
+                                                    "sentence.wav"))], env=headset.env())
+        deadline = time.monotonic() + 30
+        while len([line for line in events_path.read_text().splitlines() if '"speech_start"' in line]) <= starts:
+            assert time.monotonic() < deadline, "the sentence was not heard"
+            time.sleep(0.01)
+        time.sleep(said_before_signal)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        player.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()]
+    appended = [e["text"] for e in events if e["type"] == "letter" and e["action"] == "append"]
+    assert len(appended) == 1 and "year" in appended[0].lower(), appended

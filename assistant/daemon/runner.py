@@ -32,11 +32,9 @@ from assistant.events import Event, EventBus
 from assistant.mail.store import mail_configured, open_store
 from assistant.mail.watcher import MailWatcher, NewMail, Notice
 from assistant.pipeline import Pipeline
+from assistant.stopping import GracefulStop
 
 log = logging.getLogger(__name__)
-
-STOP_GRACE = 5.0
-"""Seconds of audio a stop waits for the sentence being spoken to end: it is heard out, not cut."""
 
 STATUS_FRAMES = 10
 """Frames between two refreshes of the status snapshot (and after every command at once):
@@ -57,8 +55,7 @@ class Daemon:
         self.bus.subscribe(self._on_event)
         self.notifier = Notifier()
         self._commands: queue.Queue[tuple[Request, Future[Response]]] = queue.Queue()
-        self._stop = threading.Event()
-        self._stop_by: float | None = None
+        self._stop = GracefulStop()
         self._reload_requested = threading.Event()
         self._muted = False
         self._started = time.monotonic()
@@ -115,7 +112,7 @@ class Daemon:
 
     def _on_stop_signal(self, signum: int, frame: object) -> None:
         log.info("signal %d: stopping after the current frame", signum)
-        self._stop.set()
+        self._stop.request()
 
     # --- the audio loop ------------------------------------------------------------------------
 
@@ -138,12 +135,8 @@ class Daemon:
         """Stop now? After a stop request, only once the sentence being spoken has ended (its
         audio is still arriving: it is heard out, up to STOP_GRACE seconds), or at once if
         nobody is talking or the headset is gone."""
-        if not self._stop.is_set():
-            return False
-        if self._stop_by is None:
-            self._stop_by = self._t() + STOP_GRACE
         talking = self.pipeline is not None and self.pipeline.in_speech and self.headset.ends is not None
-        return not (talking and self._t() < self._stop_by)
+        return self._stop.due(self._t(), talking)
 
     @property
     def ends(self) -> LiveEnds | None:
@@ -155,7 +148,7 @@ class Daemon:
     def _wait_serving(self, seconds: float) -> None:
         """Sleep without audio while still answering commands and the watchdog."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not self._stop.is_set():
+        while time.monotonic() < deadline and not self._stop.requested:
             self._service()
             self._update_status()
             self.notifier.watchdog()
@@ -221,7 +214,7 @@ class Daemon:
         if command == "reload":
             return self._reload()
         if command == "stop":
-            self._stop.set()
+            self._stop.request()
             return {"ok": True, "stopping": True}
         return {"ok": False, "error": f"unhandled command {command}"}
 
