@@ -16,7 +16,6 @@ from assistant.audio import SAMPLE_RATE
 from assistant.audio.resample import float_to_int16
 from assistant.audio.wavio import read_wav, write_wav
 
-SHARED_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "speech"
 
 
 @dataclass(frozen=True)

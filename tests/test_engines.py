@@ -28,21 +28,21 @@ def stream(engine: StreamingEngine, audio: np.ndarray, grammar: list[str] | None
 # --- PocketSphinx (bundled English) -----------------------------------------------------------------
 
 
-def test_sphinx_streams_partials_and_finds_real_speech(sphinx, shared_speech: Path) -> None:
-    partials, final = stream(sphinx, read_wav(shared_speech / "speechcommands-yes.wav"))
+def test_sphinx_streams_partials_and_finds_real_speech(sphinx, real_speech: Path) -> None:
+    partials, final = stream(sphinx, read_wav(real_speech / "speechcommands-yes.wav"))
     assert partials and final.text == "yes"
-    partials, final = stream(sphinx, read_wav(shared_speech / "sr-one-two-three.wav"))
+    partials, final = stream(sphinx, read_wav(real_speech / "sr-one-two-three.wav"))
     assert len(partials) >= 3
     assert final.text.split()[-2:] == ["two", "three"]  # the open LM is weak; "one" varies with CMN state
     assert [w.text for w in final.words] == final.text.split()
     assert all(0 <= w.start < w.end <= 3.0 for w in final.words)
 
 
-def test_sphinx_grammar_mode_restricts_to_the_phrases(sphinx, shared_speech: Path) -> None:
+def test_sphinx_grammar_mode_restricts_to_the_phrases(sphinx, real_speech: Path) -> None:
     grammar = ["one two three", "four five six", "today only platforms one and three are used", "yes", "no"]
-    _, final = stream(sphinx, read_wav(shared_speech / "sr-one-two-three.wav"), grammar)
+    _, final = stream(sphinx, read_wav(real_speech / "sr-one-two-three.wav"), grammar)
     assert final.text == "one two three"
-    _, final = stream(sphinx, read_wav(shared_speech / "cheetah-test-en.wav"), grammar)
+    _, final = stream(sphinx, read_wav(real_speech / "cheetah-test-en.wav"), grammar)
     assert final.text == "today only platforms one and three are used"
     assert sphinx.unknown_words(["samantha", "zzyzxq ada"]) == ["zzyzxq"]
     with pytest.raises(SpeechError, match="zzyzxq"):
@@ -52,20 +52,20 @@ def test_sphinx_grammar_mode_restricts_to_the_phrases(sphinx, shared_speech: Pat
 # --- Whisper tiny.en (dictation) --------------------------------------------------------------------
 
 
-def test_whisper_transcribes_real_speech_with_punctuation_and_word_times(whisper, shared_speech: Path) -> None:
-    reference = (shared_speech / "jfk-inaugural.txt").read_text()
-    result = whisper.transcribe(float_to_int16(read_wav(shared_speech / "jfk-inaugural.wav")), words=True)
+def test_whisper_transcribes_real_speech_with_punctuation_and_word_times(whisper, real_speech: Path) -> None:
+    reference = (real_speech / "jfk-inaugural.txt").read_text()
+    result = whisper.transcribe(float_to_int16(read_wav(real_speech / "jfk-inaugural.wav")), words=True)
     assert word_error_rate(reference, result.text) < 0.1, result.text
     assert result.text[0].isupper() and result.text.rstrip()[-1] in ".!?"
     assert result.words and all(0 <= w.confidence <= 1 for w in result.words)
     assert result.words[-1].end == pytest.approx(10.5, abs=1.0)
 
 
-def test_whisper_short_reads_through_its_window_are_as_good_and_never_echo(whisper, shared_speech, speech) -> None:
+def test_whisper_short_reads_through_its_window_are_as_good_and_never_echo(whisper, real_speech, speech) -> None:
     # without word times, a command (up to 4 s) goes through the 15 s encoder window, and longer
     # speech such as this 11 s recording the usual way: both must read well
-    reference = (shared_speech / "jfk-inaugural.txt").read_text()
-    assert word_error_rate(reference, whisper.transcribe(float_to_int16(read_wav(shared_speech / "jfk-inaugural.wav"))).text) < 0.1
+    reference = (real_speech / "jfk-inaugural.txt").read_text()
+    assert word_error_rate(reference, whisper.transcribe(float_to_int16(read_wav(real_speech / "jfk-inaugural.wav"))).text) < 0.1
     command = whisper.transcribe(float_to_int16(speech.say("Samantha, go to sleep.")), prompt="Samantha").text
     assert command.lower().count("sleep") == 1, command
 
@@ -132,7 +132,7 @@ def test_whisper_weighs_given_sentences_on_the_audio(whisper, speech) -> None:
     assert whisper.score(np.zeros(16000 * 16, np.int16), ["a"]) == [float("-inf")]
 
 
-def test_a_name_left_out_of_a_reading_is_weighed_back_only_where_it_was_said(whisper, speech, shared_speech: Path) -> None:
+def test_a_name_left_out_of_a_reading_is_weighed_back_only_where_it_was_said(whisper, speech, real_speech: Path) -> None:
     # What decides whether a doubtful wake stands when no command follows: a name that was said
     # is about as likely put back before Whisper's reading that left it out; one never said is not
     from assistant.intents.rescore import LEFT_OUT_NAME_MARGIN, name_put_back
@@ -144,7 +144,7 @@ def test_a_name_left_out_of_a_reading_is_weighed_back_only_where_it_was_said(whi
     name = speech.say("Samantha", Voice("en-us+f3", 150, 60))
     name = name[: np.flatnonzero(np.abs(name) > 0.01)[-1] + 1]
     for recording in ("cmu-arctic-a0024", "librispeech-61-70968-0002"):
-        said = read_wav(shared_speech / f"{recording}.wav")[: 6 * 16000]
+        said = read_wav(real_speech / f"{recording}.wav")[: 6 * 16000]
         said = said * (0.3 / np.abs(said).max())
         left_out = whisper.transcribe(float_to_int16(said), prompt="Samantha,").text  # the reading without the name
         audio = float_to_int16(np.concatenate([name * (0.3 / np.abs(name).max()), np.zeros(1600, np.float32), said]))
@@ -182,9 +182,9 @@ def test_whisper_returns_nothing_for_silence(whisper) -> None:
     assert whisper.transcribe(np.zeros(8000, np.int16)).text == ""
 
 
-def test_transcribe_cli_on_a_44k_stereo_file_with_each_engine(cli, shared_speech: Path, tmp_path: Path) -> None:
+def test_transcribe_cli_on_a_44k_stereo_file_with_each_engine(cli, real_speech: Path, tmp_path: Path) -> None:
     stereo = tmp_path / "cheetah-44k-stereo.wav"
-    subprocess.run(["sox", str(shared_speech / "cheetah-test-en.wav"), "-r", "44100", "-c", "2", str(stereo)], check=True)
+    subprocess.run(["sox", str(real_speech / "cheetah-test-en.wav"), "-r", "44100", "-c", "2", str(stereo)], check=True)
     whisper_out = json.loads(cli("transcribe", stereo, "--json", check=True).stdout)
     assert whisper_out["engine"] == "whisper"
     assert word_error_rate("today only platforms one and three are used", whisper_out["text"].replace("1", "one").replace("3", "three")) <= 0.15
@@ -246,11 +246,11 @@ def test_english_vosk_model_is_used_when_installed(monkeypatch, sphinx) -> None:
     assert load_streaming(settings).name == "vosk"
 
 
-def test_sphinx_recovers_when_a_recognizer_is_dropped_mid_utterance(sphinx, shared_speech: Path) -> None:
-    audio = float_to_int16(read_wav(shared_speech / "sr-one-two-three.wav"))
+def test_sphinx_recovers_when_a_recognizer_is_dropped_mid_utterance(sphinx, real_speech: Path) -> None:
+    audio = float_to_int16(read_wav(real_speech / "sr-one-two-three.wav"))
     dropped = sphinx.recognizer()
     dropped.accept(audio[:8000])  # then forgotten, as the pipeline does with speech not meant for it
-    _, final = stream(sphinx, read_wav(shared_speech / "speechcommands-yes.wav"))  # raised KeyError before
+    _, final = stream(sphinx, read_wav(real_speech / "speechcommands-yes.wav"))  # raised KeyError before
     assert final.text.split()[-1] == "yes"
 
 
@@ -275,22 +275,22 @@ def test_vosk_spots_a_wake_phrase_among_competing_words(vosk_ko, speech) -> None
     assert vosk_ko.spotter({"zzqx": 0.5}, garbage=others) is None  # not in the model: left to Whisper
 
 
-def test_sphinx_spots_the_name_in_real_speech_only_where_it_is(sphinx, speech, shared_speech: Path) -> None:
+def test_sphinx_spots_the_name_in_real_speech_only_where_it_is(sphinx, speech, real_speech: Path) -> None:
     spotter = sphinx.spotter({"samantha": 0.5})
-    warm = read_wav(shared_speech / "librispeech-1272-128104-0000.wav")
+    warm = read_wav(real_speech / "librispeech-1272-128104-0000.wav")
     spot(spotter, warm)  # its cepstral mean adapts to speech first, as in use
     spotter.reset()
     assert spot(spotter, speech.scene(0.3, "Samantha, what time is it?", 0.5)) == ["samantha"]
     spotter.reset()
-    assert spot(spotter, read_wav(shared_speech / "cheetah-test-en.wav")) == []
+    assert spot(spotter, read_wav(real_speech / "cheetah-test-en.wav")) == []
 
 
-def test_transcribe_cli_reads_a_file_as_faster_whisper_does_by_default(cli, whisper, shared_speech: Path) -> None:
+def test_transcribe_cli_reads_a_file_as_faster_whisper_does_by_default(cli, whisper, real_speech: Path) -> None:
     # A file has no latency budget: `earpiece transcribe` loses nothing against the library
     # called directly with its defaults (beam 5), where the live loop's greedy pass did (#27)
     from assistant.audio.wavio import read_wav
 
-    path = shared_speech / "librivox-dagon.wav"
+    path = real_speech / "librivox-dagon.wav"
     samples = float_to_int16(read_wav(path)).astype(np.float32) / 32768.0  # as the command reads the file
     segments, _info = whisper._model.transcribe(samples, language="en")
     library = "".join(segment.text for segment in segments).strip()

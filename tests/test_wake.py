@@ -19,12 +19,12 @@ def fresh_decider(sphinx, whisper, router) -> WakeDecider:  # type: ignore[no-un
 
 
 @pytest.fixture()
-def decider(sphinx, whisper, router, shared_speech):  # type: ignore[no-untyped-def]
+def decider(sphinx, whisper, router, real_speech):  # type: ignore[no-untyped-def]
     """A decider whose spotter has heard enough speech to be trusted alone (warm), as in a running daemon."""
     decider = fresh_decider(sphinx, whisper, router)
     talk = ("jfk-inaugural", "librivox-dagon", "librispeech-1272-128104-0000")
     for name in talk:
-        assert decider.decide(float_to_int16(read_wav(shared_speech / f"{name}.wav")[: 4 * SAMPLE_RATE])) is None
+        assert decider.decide(float_to_int16(read_wav(real_speech / f"{name}.wav")[: 4 * SAMPLE_RATE])) is None
     assert decider.spotter is not None and decider.spotter.warm
     return decider
 
@@ -62,9 +62,9 @@ def test_a_mention_of_the_name_is_not_a_call(decider, speech) -> None:  # type: 
     assert not decider.woke_early
 
 
-def test_real_speech_without_the_name_does_not_wake_it(decider, shared_speech) -> None:  # type: ignore[no-untyped-def]
+def test_real_speech_without_the_name_does_not_wake_it(decider, real_speech) -> None:  # type: ignore[no-untyped-def]
     for name in ("jfk-inaugural", "librispeech-1272-128104-0000", "cmu-arctic-a0024"):
-        audio = read_wav(shared_speech / f"{name}.wav")[: 6 * SAMPLE_RATE]
+        audio = read_wav(real_speech / f"{name}.wav")[: 6 * SAMPLE_RATE]
         assert decider.decide(float_to_int16(audio)) is None, name
 
 
@@ -130,17 +130,17 @@ def settings_with(words: list[str], extra: str = ""):  # type: ignore[no-untyped
                       Path("test.toml"))
 
 
-def test_a_real_alexa_wakes_the_neural_spotter_where_it_is_said_and_nowhere_else(run_file, shared_speech) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_alexa_wakes_the_neural_spotter_where_it_is_said_and_nowhere_else(run_file, real_speech) -> None:  # type: ignore[no-untyped-def]
     # one man in a noisy room says 19 wake words of another product; "alexa" is the first, at 0.5-1.4 s
-    audio = read_wav(shared_speech / "porcupine-keywords.wav")
+    audio = read_wav(real_speech / "porcupine-keywords.wav")
     events, _ = run_file(audio, settings_with(["alexa"]))
     wakes = [e for e in events if e["type"] == "wake"]
     assert [(w["word"], w["by"]) for w in wakes] == [("alexa", "neural")]
     assert 0.5 < wakes[0]["t"] < 2.2
 
 
-def test_a_neural_phrase_and_a_text_phrase_side_by_side(run_file, speech, shared_speech) -> None:  # type: ignore[no-untyped-def]
-    alexa = read_wav(shared_speech / "porcupine-keywords.wav")[: int(1.8 * SAMPLE_RATE)]
+def test_a_neural_phrase_and_a_text_phrase_side_by_side(run_file, speech, real_speech) -> None:  # type: ignore[no-untyped-def]
+    alexa = read_wav(real_speech / "porcupine-keywords.wav")[: int(1.8 * SAMPLE_RATE)]
     audio = speech.scene(0.5, alexa, 3.0, "Samantha, what time is it?", 5.0)
     events, _ = run_file(audio, settings_with(["samantha", "alexa"]))
     assert [(e["word"], e["by"]) for e in events if e["type"] == "wake"][0] == ("alexa", "neural")
@@ -165,8 +165,8 @@ def test_wake_list_says_what_hears_each_phrase(cli, tmp_path) -> None:  # type: 
 
 @pytest.mark.parametrize("voice", [Voice("en-us", 160, 50), Voice("en-us+m3", 185, 45)])
 def test_the_name_said_last_wakes_it_and_the_command_before_it_is_answered(run_file, speech, voice,  # type: ignore[no-untyped-def]
-                                                                          shared_speech) -> None:
-    warm_up = read_wav(shared_speech / "jfk-inaugural.wav")  # a running daemon has heard speech before
+                                                                          real_speech) -> None:
+    warm_up = read_wav(real_speech / "jfk-inaugural.wav")  # a running daemon has heard speech before
     audio = speech.scene(0.5, warm_up, 2.0, "What time is it, Samantha?", 9.0, "I told Samantha about it.", 4.0,
                          voice=voice)
     events, _ = run_file(audio)
@@ -174,10 +174,10 @@ def test_the_name_said_last_wakes_it_and_the_command_before_it_is_answered(run_f
     assert [(e["name"], e["slots"]) for e in events if e["type"] == "intent"] == [("GetTime", {})]
 
 
-def test_a_real_bumblebee_glanced_before_its_last_sounds_wakes_it(run_file, shared_speech) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_bumblebee_glanced_before_its_last_sounds_wakes_it(run_file, real_speech) -> None:  # type: ignore[no-untyped-def]
     # porcupine-keywords.wav: the spotter hears "bumblebee" (8.2-9.2 s) before its "bee", and the
     # glance reads "Pumble": the opening of the phrase by its sound (WakeMatcher.cut_short)
-    audio = read_wav(shared_speech / "porcupine-keywords.wav")[: int(10.5 * SAMPLE_RATE)]
+    audio = read_wav(real_speech / "porcupine-keywords.wav")[: int(10.5 * SAMPLE_RATE)]
     events, _ = run_file(audio, settings_with(["bumblebee"]))
     wakes = [e for e in events if e["type"] == "wake"]
     assert [w["word"] for w in wakes] == ["bumblebee"] and 8.2 < wakes[0]["t"] < 10.0
