@@ -47,3 +47,13 @@ class MailError(EarpieceError):
     def __init__(self, message: str, spoken: str = "") -> None:
         super().__init__(message)
         self.spoken = spoken or "Sorry, something went wrong with your mail."
+
+
+def spoken_os_error(exc: OSError) -> str:
+    """A file system error as a person would say it: "the disk is full", not "Errno 28"."""
+    import errno
+
+    said = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+            errno.EROFS: "the disk is read-only", errno.EACCES: "I'm not allowed to write there",
+            errno.EPERM: "I'm not allowed to write there", errno.EIO: "the disk reported an error"}
+    return said.get(exc.errno or 0, (exc.strerror or str(exc)).rstrip(".").lower())

@@ -21,7 +21,7 @@ from assistant.audio.echo import EchoGate
 from assistant.audio.vad import FRAME_SECONDS, UtteranceSegmenter
 from assistant.config import Settings
 from assistant.dialogue import ANSWERS_BEFORE_LAPSE, Dialogue, State
-from assistant.errors import EarpieceError
+from assistant.errors import EarpieceError, spoken_os_error
 from assistant.events import EventBus
 from assistant.intents.reading import CommandReader
 from assistant.intents.router import UNKNOWN, IntentMatch, Router
@@ -682,7 +682,8 @@ class Pipeline:
             self.letter = open_letter()
         except (OSError, EarpieceError) as exc:
             self.bus.emit("error", self.t, message=f"cannot start the {kind}: {exc}")
-            self._speak(f"Sorry, I can't start a {kind} right now.")
+            reason = f": {spoken_os_error(exc)}" if isinstance(exc, OSError) else " right now"
+            self._speak(f"Sorry, I can't start a {kind}{reason}.")
             return
         self.bus.emit("letter", self.t, action="start", text=self.letter.letter.greeting)
         self.dialogue.dictate(True)
@@ -694,7 +695,7 @@ class Pipeline:
             taken = self.shelf.take(recipient) if self.shelf is not None else None
         except OSError as exc:
             self.bus.emit("error", self.t, message=f"cannot take up the letter: {exc}")
-            self._speak("Sorry, I can't open that letter right now. It is still kept.")
+            self._speak(f"Sorry, I can't open that letter: {spoken_os_error(exc)}. It is still kept.")
             return
         if taken is None:
             self._speak(f"There's no unfinished letter{f' to {recipient}' if recipient else ''}.")

@@ -42,6 +42,24 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
 
+    def rewrite(self, letter: Letter) -> None:
+        """Write the journal anew from the letter (after writes the disk refused): a temporary
+        file, fsynced, renamed over the old one, so a crash meanwhile leaves the old or the new."""
+        ops = letter.as_ops()
+        tmp = self.path.with_suffix(".rewrite")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps({"seq": seq, **op}, ensure_ascii=False) + "\n"
+                             for seq, op in enumerate(ops, start=1))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(self.path.parent)
+        self._seq = len(ops)
+
     @classmethod
     def recover(cls, path: Path) -> tuple["Journal", Letter] | None:
         """Rebuild the letter from the journal; None when there is no usable journal."""
@@ -82,8 +100,14 @@ class Journal:
         return journal, letter
 
     def close(self) -> None:
-        """The letter is saved, sent or cancelled: the journal has done its job."""
-        self.path.unlink(missing_ok=True)
+        """The letter is saved, sent or cancelled: the journal has done its job. Where the disk
+        will not let it go (read-only), it stays; the next start sees the letter saved and
+        settles it (Shelf.tidy)."""
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("the finished letter's journal %s stays: %s", self.path, exc)
+            return
         fsync_dir(self.path.parent)
 
 

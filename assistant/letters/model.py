@@ -114,6 +114,16 @@ class Letter:
             parts.append(closing)
         return PARAGRAPH.join(parts) + "\n"
 
+    def as_ops(self) -> list[dict[str, Any]]:
+        """Journal operations that rebuild the letter as it is now (a journal written anew)."""
+        ops: list[dict[str, Any]] = [{"op": "start", **self.header()}]
+        ops += [{"op": "break"} if piece == PARAGRAPH else {"op": "append", "text": piece} for piece in self.pieces]
+        if self.signature:
+            ops.append({"op": "sign", "name": self.signature})
+        if self.sent:
+            ops.append({"op": "sent"})
+        return ops
+
     def header(self) -> dict[str, Any]:
         return {"id": self.id, "recipient": self.recipient, "email": self.email, "greeting": self.greeting,
                 "sign_off": self.sign_off, "signature": self.signature, "started": self.started.isoformat(),

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from assistant.config import Settings
 from assistant.dialogue import ANSWERS_BEFORE_LAPSE
-from assistant.errors import EarpieceError, MailError
+from assistant.errors import EarpieceError, MailError, spoken_os_error
 from assistant.letters.addressbook import AddressBook
 from assistant.letters.journal import Journal
 from assistant.letters.model import PARAGRAPH, Letter, ReplyContext
@@ -66,6 +66,9 @@ class NullJournal:
     def write(self, op: dict[str, Any]) -> None:
         pass
 
+    def rewrite(self, letter: Letter) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -77,6 +80,9 @@ class LetterDictation:
         self.settings = settings
         self._pending: Pending | None = None
         self.finished = False
+        self._journal_trouble = ""
+        """Why the journal could not be written, while it is behind the letter; "" when it is whole."""
+        self._trouble_said = False
 
     # --- starting and resuming ---------------------------------------------------------------
 
@@ -133,6 +139,16 @@ class LetterDictation:
     # --- each utterance ----------------------------------------------------------------------
 
     def hear(self, text: str) -> Outcome:
+        outcome = self._hear(text)
+        if self._journal_trouble and not self._trouble_said:
+            self._trouble_said = True  # once while the trouble lasts, not after every sentence
+            outcome.say = " ".join(part for part in (outcome.say, (
+                f"I can't write to my journal: {self._journal_trouble}. I have every word in memory,"
+                " but a crash now would lose the newest. I'll catch up as soon as I can write.")) if part)
+            outcome.events.append({"action": "error", "text": f"letter journal: {self._journal_trouble}"})
+        return outcome
+
+    def _hear(self, text: str) -> Outcome:
         if self._pending is not None:
             return self._answer(text)
         command = parse_command(text)
@@ -182,8 +198,23 @@ class LetterDictation:
         return Outcome(events=events)
 
     def _op(self, op: dict[str, Any]) -> None:
-        """Journal first (durable), then change the letter: what was acknowledged survives a crash."""
-        self.journal.write(op)
+        """Journal first (durable), then change the letter: what was acknowledged survives a crash.
+        Where the disk refuses (full, read-only), the change is still made in memory, for nothing
+        dictated may be dropped, and the journal is written anew at the next change it takes."""
+        try:
+            if self._journal_trouble:
+                self.letter.apply(op)
+                self.journal.rewrite(self.letter)
+                log.info("the letter journal caught up")
+                self._journal_trouble, self._trouble_said = "", False
+                return
+            self.journal.write(op)
+        except OSError as exc:
+            if not self._journal_trouble:
+                self.letter.apply(op)
+            log.warning("the letter journal cannot be written: %s", exc)
+            self._journal_trouble = spoken_os_error(exc)
+            return
         self.letter.apply(op)
 
     # --- commands ----------------------------------------------------------------------------
@@ -237,7 +268,9 @@ class LetterDictation:
         try:
             saved = save(self.letter, self.settings, sender)
         except OSError as exc:
-            return Outcome(f"I couldn't save the letter: {exc.strerror or exc}. It is still safe in my journal.")
+            kept = "in my memory only" if self._journal_trouble else "safe in my journal"
+            return Outcome(f"I couldn't save the letter: {spoken_os_error(exc)}. It is still open, and {kept}.",
+                           [{"action": "error", "text": f"saving the letter failed: {exc}"}])
         events: list[dict[str, Any]] = [{"action": "save", "text": str(saved.markdown)}]
         if self.settings.letters.drafts and account is not None:
             try:
@@ -282,7 +315,7 @@ class LetterDictation:
             saved = save(self.letter, self.settings, account.from_)
         except OSError as exc:
             return Outcome(f"Sent to {self.letter.recipient}, but I couldn't save a copy here: "
-                           f"{exc.strerror or exc}. It is still safe in my journal.",
+                           f"{spoken_os_error(exc)}. I'll save it at the next start.",
                            [{"action": "send", "text": self.letter.email}], done=True)
         self.journal.close()
         events: list[dict[str, Any]] = [{"action": "send", "text": self.letter.email},
