@@ -30,15 +30,16 @@ def test_a_timer_fires_at_the_right_audio_time(cli, speech, tmp_path: Path) -> N
     intent = of(events, "intent")[0]
     assert (intent["name"], intent["slots"]) == ("SetTimer", {"seconds": 10})
     assert of(events, "reply", "text")[:2] == ["Timer set for ten seconds.", "Your ten seconds timer is done."]
-    fired = of(events, "timer")[0]
-    assert fired["t"] == pytest.approx(intent["t"] + 10, abs=0.05)
+    set_, fired = of(events, "timer")
+    assert (set_["action"], set_["seconds"], set_["due"]) == ("set", 10, (START + timedelta(seconds=intent["t"] + 10)).isoformat())
+    assert fired["action"] == "fired" and fired["t"] == pytest.approx(intent["t"] + 10, abs=0.05)
 
 
 def test_timers_survive_a_restart_and_can_be_cancelled(cli, speech, tmp_path: Path) -> None:
     first = run(cli, speech, tmp_path, "set", 0.5, "Samantha, set a timer for two minutes.", 4.0,
                 "Samantha, set a timer for five minutes.", 4.0)
     assert of(first, "intent", "slots") == [{"seconds": 120}, {"seconds": 300}]
-    assert not of(first, "timer")
+    assert [e["action"] for e in of(first, "timer")] == ["set", "set"]
     # "restart" three minutes later: the two-minute timer is overdue and is announced at once
     later = run(cli, speech, tmp_path, "later", 4.0, start=START + timedelta(minutes=3))
     assert [e["seconds"] for e in of(later, "timer")] == [120]

@@ -24,7 +24,8 @@ class TimerSkill(Skill):
             timer = Timer(max((t.id for t in session.timers), default=0) + 1, seconds, context.now + timedelta(seconds=seconds))
             session.timers = sorted([*session.timers, timer], key=lambda t: t.due)
             context.persistence.save_state(session)
-            return Reply(f"Timer set for {spoken_duration(seconds)}.")
+            return Reply(f"Timer set for {spoken_duration(seconds)}.", events=(
+                ("timer", {"action": "set", "id": timer.id, "seconds": seconds, "due": timer.due.isoformat()}),))
         count = len(session.timers)
         if not count:
             return Reply("There's no timer running.")
