@@ -20,6 +20,7 @@ import tomlkit
 
 from assistant.config import default_config_text
 from assistant.errors import ConfigError
+from assistant.letters.journal import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)  # the rename itself survives a power cut
 
 
 def edit_config(config_path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> None:
