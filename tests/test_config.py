@@ -85,15 +85,23 @@ def test_plain_mail_security_is_refused_for_a_remote_host(tmp_path: Path) -> Non
     assert "local" not in str(info.value)
 
 
+SECRET = "Zq7-unique-letters-secret-41"
+"""A password found nowhere else, so finding it anywhere is a leak."""
+
+
 def test_show_masks_secrets_and_prints_valid_toml(tmp_path: Path, cli) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('[mail.accounts.personal]\nimap_host = "127.0.0.1"\nusername = "theodore"\npassword = "letters"\nfrom = "T <t@example.org>"\n')
+    path.write_text(f'[mail.accounts.personal]\nimap_host = "127.0.0.1"\nusername = "theodore"\npassword = "{SECRET}"\n'
+                    'from = "T <t@example.org>"\n')
     result = cli("--config", path, "config", "show", check=True)
-    assert "s3cret-pw" not in result.stdout
+    assert SECRET not in result.stdout + result.stderr
     shown = tomllib.loads(result.stdout)
     assert shown["mail"]["accounts"]["personal"]["password"] == "********"
     assert shown["mail"]["accounts"]["personal"]["from"] == "T <t@example.org>"
     assert shown["wake"]["words"] == ["samantha"]
+    for command in (("config", "check"), ("-v", "config", "show")):
+        result = cli("--config", path, *command)
+        assert SECRET not in result.stdout + result.stderr, command
 
 
 def test_path_reports_defaults_when_there_is_no_file(cli, isolated_dirs) -> None:

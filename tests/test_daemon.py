@@ -173,6 +173,32 @@ def test_another_user_cannot_connect(cli, runtime: Path, headset_config: Path, h
         cli("daemon", "stop", check=True)
 
 
+def test_the_mail_password_reaches_no_log_status_or_event(cli, runtime: Path, tmp_path: Path, headset,
+                                                          isolated_dirs) -> None:
+    """An account whose server is down: the daemon logs and reports the failure, never the password."""
+    from mailserver import free_port
+
+    secret = "Zq7-unique-mail-secret-73"
+    config = tmp_path / "config.toml"
+    config.write_text('[audio]\ninput_device = "mic"\noutput_device = "spk"\n[mail]\nannounce = true\n'
+                      f'[mail.accounts.home]\nimap_host = "127.0.0.1"\nimap_port = {free_port()}\nsecurity = "none"\n'
+                      f'username = "theodore"\npassword = "{secret}"\n')
+    cli("--config", config, "-vv", "daemon", "start", check=True)  # debug logging: the most it ever writes
+    log_path = isolated_dirs["state"] / "earpiece" / "daemon.log"
+    try:
+        deadline = time.monotonic() + 30
+        while '"type": "error"' not in (log := log_path.read_text() if log_path.exists() else ""):
+            assert time.monotonic() < deadline, "the unreachable mail server was never reported"
+            time.sleep(0.1)
+        status = cli("daemon", "status")
+    finally:
+        cli("daemon", "stop", check=True)
+    log = log_path.read_text()  # at debug level it holds every event too
+    assert "cannot reach the mail server" in log and "cannot reach the mail server" in status.stdout
+    for where, text in (("log", log), ("status", status.stdout + status.stderr)):
+        assert secret not in text, where
+
+
 def test_garbage_on_the_socket_harms_nothing(cli, runtime: Path, headset_config: Path, headset, speech) -> None:
     cli("--config", headset_config, "daemon", "start", check=True)
     rng = random.Random(1234)
