@@ -50,6 +50,8 @@ class MailWatcher:
         self._backoff_max = backoff_max
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mail-watcher", daemon=True)
+        self.listed = threading.Event()
+        """Set once the first listing is in: what arrives after it is news, what was there is not."""
 
     def start(self) -> "MailWatcher":
         self._thread.start()
@@ -78,6 +80,7 @@ class MailWatcher:
                     if fresh and not self._stop.is_set():
                         self._report(NewMail(fresh))
                 known = {e.uid for e in unseen} | (known or set())
+                self.listed.set()
                 store.wait_for_change(self._idle_seconds)
             except MailError as exc:
                 if str(exc) != problem:
