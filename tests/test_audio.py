@@ -107,12 +107,12 @@ def test_playback_reaches_the_virtual_speaker_with_its_ending(headset, tmp_path:
 
     recording = tmp_path / "spk.wav"
     recorder = headset.record_speaker(recording)
-    time.sleep(0.3)
+    headset.wait_recorded(recording, 0.3)  # recording for real before the tone starts
     tone = (_tone(SAMPLE_RATE, 0.8) * 20000).astype(np.int16)
     sink = SpeakerSink(find_device("spk", "output"))
     sink.play(tone, 0.0)
     sink.close()
-    time.sleep(0.3)
+    headset.wait_recorded(recording, 0.5)  # and well past its end, however late the recorder runs
     headset.stop_recording(recorder)
     heard = read_wav(recording)
     loud = np.flatnonzero(np.abs(heard) > 0.1)

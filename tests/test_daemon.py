@@ -327,11 +327,12 @@ def test_service_unit_is_valid(cli, isolated_dirs) -> None:
     text = unit.read_text()
     assert "Type=notify" in text and "Restart=on-failure" in text and "WatchdogSec=" in text
     assert "daemon start --foreground" in text
-    if shutil.which("systemd-analyze"):
-        verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
-        problems = [line for line in (verify.stdout + verify.stderr).splitlines()
-                    if "earpiece.service" in line and "Documentation" not in line]
-        assert verify.returncode == 0 or not problems, verify.stderr
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed: the unit file is not verified")
+    verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    # any warning about the unit (an unknown key, a command that is not executable) is a problem
+    problems = [line for line in (verify.stdout + verify.stderr).splitlines() if "earpiece.service" in line]
+    assert verify.returncode == 0 and not problems, verify.stdout + verify.stderr
     assert "removed" in cli("service", "uninstall", check=True).stdout
     assert not unit.exists()
 

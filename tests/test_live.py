@@ -119,8 +119,8 @@ def test_unplugging_the_headset_mid_conversation_and_back(headset, speech, tmp_p
             headset.plug(device)
             back = wait_count("device", 2 * count, timeout=10)[-1]
             assert back["action"] == "back" and back["input"] == "mic" and back["output"] == "spk", back
-            # the loop reopens every second: back well within the 2 s the issue asks for (slack for a busy machine)
-            assert time.monotonic() - gone_at[device] < 4.0
+            # the loop reopens every second (REOPEN_EVERY): back within 2 s, as the README says
+            assert time.monotonic() - gone_at[device] < 2.0
         errors = [e["message"] for e in wait_count("error", 2)]
         assert any('"mic" went away' in m for m in errors) and any('"spk" went away' in m for m in errors), errors
         # the conversation goes on, heard and answered through the replugged headset

@@ -98,6 +98,18 @@ class VirtualHeadset:
         self.stop_recording(recorder)
 
     @staticmethod
+    def wait_recorded(wav: Path, seconds: float, timeout: float = 10.0) -> None:
+        """Wait until the recording in progress holds ``seconds`` more audio than now: the
+        recorder is really running (not just started), on a loaded machine too."""
+        def held() -> float:
+            return max(0, wav.stat().st_size - 44) / (2 * 16000) if wav.exists() else 0.0
+
+        target, deadline = held() + seconds, time.monotonic() + timeout
+        while held() < target:
+            assert time.monotonic() < deadline, f"the recording {wav} does not grow"
+            time.sleep(0.02)
+
+    @staticmethod
     def stop_recording(proc: subprocess.Popen[bytes]) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
