@@ -58,14 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"earpiece {__version__}")
     sub = parser.add_subparsers(metavar="COMMAND")
 
-    run = sub.add_parser("run", parents=[common], help="talk to the assistant (live, or on a WAV file)")
+    run = sub.add_parser("run", parents=[common], help="talk to the assistant: live on the headset, or headless on a WAV file (as fast as the CPU allows)")
     run.add_argument("--input", metavar="IN.wav", help="run headless on this WAV instead of the microphone")
     run.add_argument("--output", metavar="OUT.wav", help="with --input: write the spoken replies here")
     run.add_argument("--events", metavar="EVENTS.jsonl", help="write events as JSON lines ('-' for stdout)")
     run.add_argument("--start-time", metavar="ISO", help="wall-clock time at the start of the input (file mode; default now)")
     run.set_defaults(handler=cmd_run)
 
-    transcribe = sub.add_parser("transcribe", parents=[common], help="print what is said in a WAV file")
+    transcribe = sub.add_parser("transcribe", parents=[common], help="print what is said in a WAV file (any rate and channels); Whisper reads it as faster-whisper does by default (beam 5)")
     transcribe.add_argument("file", metavar="FILE.wav")
     transcribe.add_argument("--json", action="store_true", help="text, engine and words with times and confidences")
     transcribe.add_argument("--engine", choices=("whisper", "vosk", "pocketsphinx"), help="default: the dictation engine")
@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", parents=[common], help="list, install and verify speech models")
     msub = models.add_subparsers(metavar="ACTION", required=True)
-    mlist = msub.add_parser("list", parents=[common], help="installed and known models, and the engine 'auto' picks")
+    mlist = msub.add_parser("list", parents=[common], help="installed, bundled and known Vosk models, and the engine 'auto' picks")
     mlist.set_defaults(handler=cmd_models_list)
     minstall = msub.add_parser("install", parents=[common], help="install from a catalog name, URL, archive or directory")
     minstall.add_argument("source")
@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
     letters = sub.add_parser("letters", parents=[common], help="list, show and export dictated letters")
     lsub = letters.add_subparsers(metavar="ACTION", required=True)
-    lsub.add_parser("list", parents=[common], help="saved letters, and one being written").set_defaults(handler=cmd_letters, letters_action="list")
+    lsub.add_parser("list", parents=[common], help="saved letters, the one being written, and unfinished ones").set_defaults(handler=cmd_letters, letters_action="list")
     lshow = lsub.add_parser("show", parents=[common], help="print a letter (its id or a unique part of it)")
     lshow.add_argument("letter")
     lshow.set_defaults(handler=cmd_letters, letters_action="show")
@@ -159,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
 
     intents = sub.add_parser("intents", parents=[common], help="inspect intent routing")
     isub = intents.add_subparsers(metavar="ACTION", required=True)
-    itest = isub.add_parser("test", parents=[common], help="show what a sentence routes to")
+    itest = isub.add_parser("test", parents=[common], help="which intent a sentence routes to, its slots, and by which template")
     itest.add_argument("sentence", nargs="+")
     itest.set_defaults(handler=cmd_intents_test)
     return parser

@@ -32,6 +32,33 @@ class Event:
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
+EVENT_TYPES: Mapping[str, str] = {
+    "listening": "the pipeline started (file, live or daemon, or again after a reload)",
+    "speech_start": "someone started talking (the VAD's start of an utterance)",
+    "speech_end": "the utterance ended (`t` is its end of speech)",
+    "wake": "the name was heard: `word` (the wake phrase), `by` (`glance`, `neural` or `reading`)",
+    "wake_withdrawn": "a wake taken early turned out not to be one: `word`, `heard` (nothing is said)",
+    "partial": "streaming text while listening for a command: `text`",
+    "transcript": "the command (or dictated sentence) as read: `text`",
+    "intent": "what it was routed to: `name`, `slots`",
+    "reply": "what it says: `text`",
+    "speak_start": "the reply starts on the speaker; `resumed: true` for the rest of a cut reply going on",
+    "speak_end": "the reply ended: `interrupted` (true when barge-in cut it)",
+    "timer": "`action` `set` (`id`, `seconds`, `due`) or `fired` (`id`, `seconds`)",
+    "letter": ("dictation: `action` (`start`, `append`, `new_paragraph`, `scratch`, `replace`, `sign`, `read_back`, "
+               "`save`, `send`, `cancel`, `discard` for an empty letter, `unfinished` for one kept from an "
+               "earlier run, `resume`) and `text`"),
+    "mail": ("`action` (`list` with `count`, `read`, `mark_read`, `archive`, `delete`, `reply`, `new` with "
+             "`sender` and `subject`, `reconnected`), with the message's `uid`"),
+    "device": "the headset went away or came back: `action` (`lost`, `back`), `input`, `output`",
+    "mute": "the daemon's microphone was turned off (`earpiece mute`)",
+    "unmute": "and back on",
+    "reload": "the daemon re-read its config: `source` (the file, or `defaults`)",
+    "error": "something failed and the loop goes on: `message`",
+}
+"""Every event type, and what its fields mean: the README's event list is made from this
+(python -m assistant.docs), and tests/test_docs.py checks that every type emitted is here."""
+
 Subscriber = Callable[[Event], None]
 
 
@@ -45,6 +72,8 @@ class EventBus:
         self._subscribers.append(subscriber)
 
     def emit(self, type_: str, t: float, **data: Any) -> Event:
+        if type_ not in EVENT_TYPES:
+            log.error("event type %r is not in EVENT_TYPES (the documented contract)", type_)
         event = Event(type_, t, data)
         log.debug("event %s", event.to_json())
         for subscriber in list(self._subscribers):
