@@ -775,6 +775,10 @@ def cmd_mail_login(args: argparse.Namespace) -> int:
     return 0
 
 
+MAIL_CHECK_SHOWN = 20
+"""Unread messages `mail check` lists by name (it counts them all)."""
+
+
 def cmd_mail_check(args: argparse.Namespace) -> int:
     from assistant.mail.store import open_store
 
@@ -782,10 +786,13 @@ def cmd_mail_check(args: argparse.Namespace) -> int:
     name, _ = _mail_account(settings, args.account)
     store = open_store(settings, name)
     try:
-        unseen = store.unseen()
+        unread = store.unread()
+        newest = store.envelopes(unread[:MAIL_CHECK_SHOWN])
     finally:
         store.close()
-    print(f"{name}: {len(unseen)} unread")
-    for envelope in unseen:
+    print(f"{name}: {len(unread)} unread")
+    for envelope in newest:
         print(f"  {envelope.sender}: {envelope.spoken_subject}")
+    if len(unread) > len(newest):
+        print(f"  ... and {len(unread) - len(newest)} more")
     return 0

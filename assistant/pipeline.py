@@ -167,6 +167,8 @@ class Pipeline:
         self._started_at = 0.0
         """When the current utterance started (audio time)."""
         self._mail_news: list[Envelope] = []
+        self._mail_count = 0
+        """How many arrived since the last announcement (_mail_news holds the newest few of them)."""
         self.wake, self.commands = self._wake_and_commands()
         self._echo = EchoGate()
         self._playing: tuple[np.ndarray, float, bool] | None = None
@@ -330,9 +332,10 @@ class Pipeline:
         self.bus.emit("timer", self.t, action="fired", id=timer.id, seconds=timer.seconds)
         self.say(announcement(timer))
 
-    def new_mail(self, envelopes: Sequence[Envelope], announce: bool = True) -> None:
-        """Mail arrived (the daemon's watcher): announce it when nobody is talking, never while
-        dictating. Either way a ``mail`` event records it, and "read it" now means the newest."""
+    def new_mail(self, envelopes: Sequence[Envelope], announce: bool = True, count: int = 0) -> None:
+        """Mail arrived (the daemon's watcher): ``envelopes`` are the newest few of ``count``
+        (default: all of them). Announced when nobody is talking, never while dictating. Either
+        way a ``mail`` event records each, and "read it" now means the newest."""
         for envelope in envelopes:
             self.bus.emit("mail", self.t, action="new", uid=envelope.uid, sender=envelope.sender,
                           subject=envelope.subject)
@@ -340,20 +343,23 @@ class Pipeline:
         if not announce or self.letter is not None or not self.settings.mail.announce:
             return
         self._mail_news = [*envelopes, *self._mail_news]
+        self._mail_count += count or len(envelopes)
 
     def _announce_mail(self) -> None:
         # only when idle (not over a conversation, not while dictating) and nobody is talking
         if not self._mail_news or self._segmenter.in_speech or self.dialogue.state is not State.IDLE:
             return
         news, self._mail_news = self._mail_news, []
+        count, self._mail_count = max(self._mail_count, len(news)), 0
         first = news[0]
         # _speak, not say: the follow-up window opens, so "read it" needs no wake word
-        if len(news) == 1:
+        if count == 1:
             self._speak(f"New message from {first.sender}: {first.spoken_subject}.")
         else:
-            others = ", ".join(e.sender for e in news[1:3]) + (" and others" if len(news) > 3 else "")
-            self._speak(f"{cardinal(len(news)).capitalize()} new messages. The newest is from {first.sender}: "
-                        f"{first.spoken_subject}. Also from {others}.")
+            others = ", ".join(e.sender for e in news[1:3]) + (" and others" if count > 3 else "")
+            also = f" Also from {others}." if others else ""
+            self._speak(f"{cardinal(count).capitalize()} new messages. The newest is from {first.sender}: "
+                        f"{first.spoken_subject}.{also}")
 
     @property
     def _idle(self) -> bool:

@@ -197,3 +197,23 @@ class Dovecot:
             return out
         finally:
             client.logout()
+
+
+def write_maildir(path: Path, count: int, unread: int, owner: "tuple[int, int] | None" = None) -> None:
+    """A big Maildir written straight to disk (APPENDing 20,000 messages would take minutes):
+    ``count`` small messages, the newest ``unread`` of them unread (in new/), the rest read
+    (cur/, flag S). Delivery times one minute apart, so "newest" is well defined."""
+    for sub in ("new", "cur", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    base = 1_700_000_000
+    for n in range(count):
+        read = n < count - unread
+        name = f"{base + 60 * n}.M{n}P1.bulk" + (":2,S" if read else "")
+        target = path / ("cur" if read else "new") / name
+        target.write_bytes(
+            f"From: Sender {n} <sender{n}@example.org>\r\nTo: theodore@example.org\r\n"
+            f"Subject: Message number {n}\r\nMessage-ID: <bulk-{n}@example.org>\r\n\r\n"
+            f"Body of message {n}.\r\n".encode())
+        os.utime(target, (base + 60 * n, base + 60 * n))
+        if owner is not None:
+            os.chown(target, *owner)

@@ -513,3 +513,49 @@ def test_new_mail_is_announced_when_idle_but_not_while_dictating(sphinx, whisper
     hear(6.0)
     assert replies()[-1] == "Writing to Tom. Go ahead."  # quiet while dictating
     assert [e.data["uid"] for e in log.events if e.type == "mail" and e.data["action"] == "new"] == ["7", "8"]
+
+
+def counting_headers(store):  # type: ignore[no-untyped-def]
+    """The real store, counting every header fetched however it is asked for (unseen() included)."""
+    fetched = [0]
+    envelopes = store.envelopes
+
+    def counted(uids):  # type: ignore[no-untyped-def]
+        fetched[0] += len(uids)
+        return envelopes(uids)
+
+    store.envelopes = counted
+    return fetched
+
+
+def test_a_big_inbox_costs_only_what_is_said(imap_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """20,000 messages, 5,000 unread, in Dovecot and in a Maildir: the count is said, the newest
+    are named, and only the headers said (a page) are fetched; reading far down fetches a page there."""
+    from mailserver import write_maildir
+
+    from assistant.skills.mail import Listing
+
+    monkeypatch.setenv(PASSWORD_ENV, imap_server.password)
+    if imap_server.proc is None or imap_server.proc.poll() is not None:
+        imap_server.start()
+    imap_server.reset()
+    served = imap_server.base / "mail" / imap_server.user / "Maildir"
+    write_maildir(served, 20_000, 5_000, owner=(served.stat().st_uid, served.stat().st_gid))
+    local = tmp_path / "Maildir"
+    write_maildir(local, 20_000, 5_000)
+    try:
+        for store in (ImapStore("home", account(imap_server), timeout=60), MaildirStore("local", local)):
+            fetched = counting_headers(store)
+            talk = Talk(Settings(), store)
+            said = talk("CheckMail")
+            assert said.startswith("You have five thousand new messages. One, from Sender "), said
+            assert said.endswith("Shall I go on?")
+            assert fetched[0] <= Listing.PAGE, fetched
+            if isinstance(store, MaildirStore):  # delivery times are known exactly here
+                assert "One, from Sender 19999: Message number 19999. Two, from Sender 19998" in said
+            read = talk("ReadMail", index=4_000)
+            assert read.startswith("Message four thousand, from Sender "), read
+            assert fetched[0] <= 2 * Listing.PAGE, fetched
+            store.close()
+    finally:
+        imap_server.reset()

@@ -175,7 +175,7 @@ class Daemon:
             except queue.Empty:
                 break
             if isinstance(notice, NewMail):
-                self.pipeline.new_mail(notice.envelopes, announce=not self._muted)
+                self.pipeline.new_mail(notice.envelopes, announce=not self._muted, count=notice.count)
             elif notice.recovered:
                 self.bus.emit("mail", self._t(), action="reconnected", uid="")
             else:

@@ -7,6 +7,7 @@ connection is reopened once on the next call, so the command after a server rest
 
 from __future__ import annotations
 
+import email
 import imaplib
 import logging
 import mailbox
@@ -16,7 +17,7 @@ import ssl
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import IO, Callable, Sequence, TypeVar
 
 from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError, MailboxLoginError
@@ -41,8 +42,17 @@ class MailStore(ABC):
     """The account name from the config (for messages)."""
 
     @abstractmethod
-    def unseen(self) -> list[Envelope]:
-        """Unread messages in the inbox, newest first, headers only; sets no flag."""
+    def unread(self) -> list[str]:
+        """The UIDs of the unread messages in the inbox, newest first; no header is read (a
+        SEARCH, or a Maildir's file names), so this stays cheap with thousands unread."""
+
+    @abstractmethod
+    def envelopes(self, uids: Sequence[str]) -> list[Envelope]:
+        """The headers of these messages, in the order asked (those gone meanwhile left out); sets no flag."""
+
+    def unseen(self, limit: int | None = None) -> list[Envelope]:
+        """The newest ``limit`` unread messages (all where None), newest first, headers only."""
+        return self.envelopes(self.unread()[:limit])
 
     @abstractmethod
     def fetch(self, uid: str) -> MailText:
@@ -205,14 +215,24 @@ class ImapStore(MailStore):
 
     # --- operations ------------------------------------------------------------------------
 
-    def unseen(self) -> list[Envelope]:
-        def listing(box: BaseMailBox) -> list[Envelope]:
+    def unread(self) -> list[str]:
+        def search(box: BaseMailBox) -> list[str]:
             box.folder.set("INBOX")
-            found = box.fetch(AND(seen=False), mark_seen=False, headers_only=True, bulk=True)
-            envelopes = [envelope_of(m.obj, m.uid or "", seen="\\Seen" in m.flags) for m in found]
-            return sorted(envelopes, key=lambda e: int(e.uid or 0), reverse=True)
+            return sorted(box.uids(AND(seen=False)), key=int, reverse=True)  # UIDs grow with arrival
 
-        return self._call(listing)
+        return self._call(search)
+
+    def envelopes(self, uids: Sequence[str]) -> list[Envelope]:
+        if not uids:
+            return []
+
+        def headers(box: BaseMailBox) -> list[Envelope]:
+            box.folder.set("INBOX")
+            found = {m.uid: envelope_of(m.obj, m.uid or "", seen="\\Seen" in m.flags)
+                     for m in box.fetch(uid_list=list(uids), mark_seen=False, headers_only=True, bulk=True)}
+            return [found[uid] for uid in uids if uid in found]
+
+        return self._call(headers)
 
     def fetch(self, uid: str) -> MailText:
         def one(box: BaseMailBox) -> MailText:
@@ -315,18 +335,41 @@ class MaildirStore(MailStore):
             raise MailError(f"{self.path} is not a Maildir (it has no cur/ and new/)", "I can't find your mailbox.")
         return mailbox.Maildir(self.path, factory=None, create=False)
 
-    def unseen(self) -> list[Envelope]:
-        box = self._box()
-        found: list[tuple[float, Envelope]] = []
-        for key in box.keys():
+    def unread(self) -> list[str]:
+        """From the file names alone (Maildir keeps the flags there): new/ is unread, cur/ unless
+        it carries S. Newest first by delivery time (the file's mtime, as ``mailbox`` dates it)."""
+        self._box()  # says so when it is no Maildir
+        found: list[tuple[float, str]] = []
+        for subdir in ("new", "cur"):
             try:
-                message = box.get_message(key)
+                entries = list(os.scandir(self.path / subdir))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                key, _, info = entry.name.partition(MAILDIR_INFO)
+                if subdir == "cur" and "S" in info:
+                    continue
+                try:
+                    found.append((entry.stat().st_mtime, key))
+                except FileNotFoundError:  # moved away by another program meanwhile
+                    continue
+        return [key for _, key in sorted(found, reverse=True)]
+
+    def envelopes(self, uids: Sequence[str]) -> list[Envelope]:
+        box = self._box() if uids else None
+        envelopes = []
+        for uid in uids:
+            try:
+                with box.get_file(uid) as f:  # type: ignore[union-attr]
+                    header = _header_block(f)
+                # its file name holds the flags (Maildir.get_flags is Python 3.13+; _lookup is how it finds them)
+                flags = Path(box._lookup(uid)).name.partition(MAILDIR_INFO)[2]  # type: ignore[union-attr]
             except (KeyError, OSError):  # moved away by another program meanwhile
                 continue
-            if "S" in message.get_flags():
-                continue
-            found.append((message.get_date(), envelope_of(message, key)))
-        return [envelope for _, envelope in sorted(found, key=lambda pair: pair[0], reverse=True)]
+            envelopes.append(envelope_of(email.message_from_bytes(header), uid, seen="S" in flags))
+        return envelopes
 
     def fetch(self, uid: str) -> MailText:
         message = self._message(self._box(), uid)
@@ -373,6 +416,27 @@ class MaildirStore(MailStore):
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
             if _mtime(new) != before:
                 return
+
+
+MAILDIR_INFO = ":2,"
+"""What separates a Maildir file's unique name from its flags ("1700000000.M1P2.host:2,S")."""
+
+HEADER_READ = 8192
+
+
+def _header_block(f: IO[bytes]) -> bytes:
+    """A message's header, read up to the blank line that ends it: not its body, which may be
+    megabytes of attachment."""
+    data = b""
+    while True:
+        chunk = f.read(HEADER_READ)
+        data += chunk
+        for end in (b"\r\n\r\n", b"\n\n"):
+            at = data.find(end)
+            if at >= 0:
+                return data[: at + len(end)]
+        if not chunk or len(data) > 1_000_000:
+            return data
 
 
 def _folder(box: mailbox.Maildir, name: str) -> mailbox.Maildir:

@@ -26,7 +26,14 @@ BACKOFF_MAX = 60.0
 @dataclass(frozen=True)
 class NewMail:
     envelopes: tuple[Envelope, ...]
-    """Unread messages that were not there before, newest first."""
+    """The newest of the unread messages that were not there before (at most NEWS_HEADERS), newest first."""
+
+    count: int = 0
+    """How many arrived in all (a sync can bring hundreds at once); 0 means len(envelopes)."""
+
+
+NEWS_HEADERS = 5
+"""Headers fetched for an announcement: it names the newest few and counts the rest."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +77,16 @@ class MailWatcher:
             try:
                 if store is None:
                     store = self._open_store()
-                unseen = store.unseen()
+                unread = store.unread()
                 if problem:
                     self._report(WatchProblem(problem, recovered=True))
                     problem = ""
                 delay = BACKOFF_FIRST
                 if known is not None:
-                    fresh = tuple(e for e in unseen if e.uid not in known)
+                    fresh = [uid for uid in unread if uid not in known]
                     if fresh and not self._stop.is_set():
-                        self._report(NewMail(fresh))
-                known = {e.uid for e in unseen} | (known or set())
+                        self._report(NewMail(tuple(store.envelopes(fresh[:NEWS_HEADERS])), len(fresh)))
+                known = set(unread)  # the unread ones: a mailbox of any size costs only these
                 self.listed.set()
                 store.wait_for_change(self._idle_seconds)
             except MailError as exc:

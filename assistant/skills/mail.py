@@ -9,7 +9,7 @@ nothing is marked, moved or deleted unless the server confirmed it.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from assistant.config import Settings
 from assistant.errors import MailError
@@ -35,6 +35,41 @@ def spoken_address(address: str) -> str:
     return address.replace("@", " at ").replace(".", " dot ")
 
 
+class Listing(Sequence[Envelope]):
+    """The unread messages as listed: every UID at once (a SEARCH, cheap), headers a page at a
+    time as they are said or read. With thousands unread, "do I have any new email?" costs the
+    count and the few headers it says, and memory holds UIDs, not headers."""
+
+    PAGE = 10
+
+    def __init__(self, store: MailStore | None = None, uids: Sequence[str] = ()) -> None:
+        self._store = store
+        self._uids = list(uids)
+        self._envelopes: dict[str, Envelope] = {}
+
+    def __len__(self) -> int:
+        return len(self._uids)
+
+    def __getitem__(self, index: int) -> Envelope:  # type: ignore[override]
+        uid = self._uids[index]
+        if uid not in self._envelopes:
+            start = index if index >= 0 else len(self._uids) + index
+            wanted = [u for u in self._uids[start : start + self.PAGE] if u not in self._envelopes]
+            assert self._store is not None  # an empty listing has no index to ask for
+            self._envelopes.update((e.uid, e) for e in self._store.envelopes(wanted))
+        # gone since it was listed (moved by another mail program): reading it says so
+        return self._envelopes.get(uid) or Envelope(uid, "", "", "a message that has since been moved")
+
+    def drop(self, uid: str) -> int | None:
+        """Take a message out (moved away); its former index, or None when it was not listed."""
+        if uid not in self._uids:
+            return None
+        index = self._uids.index(uid)
+        del self._uids[index]
+        self._envelopes.pop(uid, None)
+        return index
+
+
 def _mail_event(action: str, uid: str, **extra: Any) -> tuple[str, dict[str, Any]]:
     return ("mail", {"action": action, "uid": uid, **extra})
 
@@ -46,7 +81,7 @@ class MailSkill(Skill):
         self._settings = settings.mail
         self._open_store = open_store
         self._store: MailStore | None = None
-        self._listing: list[Envelope] = []
+        self._listing = Listing()
         self._cursor = -1
         self._listed = 0
 
@@ -88,7 +123,7 @@ class MailSkill(Skill):
 
     def forget_listing(self) -> None:
         """New mail came in: the next "read it" lists afresh, so "it" is the newest."""
-        self._listing, self._cursor, self._listed = [], -1, 0
+        self._listing, self._cursor, self._listed = Listing(), -1, 0
 
     def close(self) -> None:
         if self._store is not None:
@@ -99,7 +134,7 @@ class MailSkill(Skill):
         return self._listing[self._cursor] if 0 <= self._cursor < len(self._listing) else None
 
     def _refresh(self) -> None:
-        self._listing = self.store.unseen()
+        self._listing = Listing(self.store, self.store.unread())
         self._cursor = 0 if self._listing else -1
         self._listed = 0
 
@@ -219,9 +254,8 @@ class MailSkill(Skill):
 
     def _forget(self, envelope: Envelope) -> None:
         """A message moved away leaves the listing; "it" becomes the one that followed it."""
-        if envelope in self._listing:
-            index = self._listing.index(envelope)
-            self._listing.remove(envelope)
+        index = self._listing.drop(envelope.uid)
+        if index is not None:
             self._listed = max(0, self._listed - (1 if index < self._listed else 0))
             self._cursor = min(index, len(self._listing) - 1)
 
