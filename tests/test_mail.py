@@ -559,3 +559,34 @@ def test_a_big_inbox_costs_only_what_is_said(imap_server, monkeypatch: pytest.Mo
             store.close()
     finally:
         imap_server.reset()
+
+
+def test_a_flood_of_new_mail_is_counted_and_the_newest_named(tmp_path: Path) -> None:
+    """300 messages arriving at once into a big Maildir: one notice, all counted, a few headers fetched."""
+    import queue
+
+    from mailserver import write_maildir
+
+    from assistant.mail.watcher import NEWS_HEADERS, MailWatcher, NewMail
+
+    local = tmp_path / "Maildir"
+    write_maildir(local, 20_000, 5_000)
+    notices: queue.Queue = queue.Queue()
+    watcher = MailWatcher(lambda: MaildirStore("local", local), notices.put).start()
+    try:
+        assert watcher.listed.wait(30)
+        for n in range(300):
+            (local / "new" / f"1800000000.M{n}P2.flood").write_bytes(
+                f"From: Flood {n} <f{n}@example.org>\r\nSubject: Wave {n}\r\n\r\nHi.\r\n".encode())
+        counted, named = 0, []
+        while counted < 300:  # usually one notice; a poll in mid-write splits it
+            notice = notices.get(timeout=30)
+            assert isinstance(notice, NewMail), notice
+            assert len(notice.envelopes) == min(NEWS_HEADERS, notice.count)
+            counted += notice.count
+            named += [e.subject for e in notice.envelopes]
+        assert counted == 300 and all(subject.startswith("Wave ") for subject in named)
+        time.sleep(1.5)
+        assert notices.empty()  # none counted twice
+    finally:
+        watcher.stop()
