@@ -329,6 +329,9 @@ class MaildirStore(MailStore):
     def __init__(self, name: str, path: Path) -> None:
         self.name = name
         self.path = path
+        self._files: dict[str, str] = {}
+        """Where the last listing found each unread message: its headers are read from there,
+        without ``mailbox`` listing the whole folder again."""
 
     def _box(self) -> mailbox.Maildir:
         if not (self.path / "cur").is_dir() and not (self.path / "new").is_dir():
@@ -340,34 +343,42 @@ class MaildirStore(MailStore):
         it carries S. Newest first by delivery time (the file's mtime, as ``mailbox`` dates it)."""
         self._box()  # says so when it is no Maildir
         found: list[tuple[float, str]] = []
+        files: dict[str, str] = {}
         for subdir in ("new", "cur"):
             try:
-                entries = list(os.scandir(self.path / subdir))
+                entries = os.scandir(self.path / subdir)
             except FileNotFoundError:
                 continue
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                key, _, info = entry.name.partition(MAILDIR_INFO)
-                if subdir == "cur" and "S" in info:
-                    continue
-                try:
-                    found.append((entry.stat().st_mtime, key))
-                except FileNotFoundError:  # moved away by another program meanwhile
-                    continue
+            with entries:  # one entry at a time: a folder of 20,000 read messages is never held
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    key, _, info = entry.name.partition(MAILDIR_INFO)
+                    if subdir == "cur" and "S" in info:
+                        continue
+                    try:
+                        found.append((entry.stat().st_mtime, key))
+                    except FileNotFoundError:  # moved away by another program meanwhile
+                        continue
+                    files[key] = entry.path
+        self._files = files
         return [key for _, key in sorted(found, reverse=True)]
 
     def envelopes(self, uids: Sequence[str]) -> list[Envelope]:
-        box = self._box() if uids else None
         envelopes = []
+        box: mailbox.Maildir | None = None
         for uid in uids:
+            listed = self._files.get(uid)
+            path = Path(listed) if listed else None
             try:
-                with box.get_file(uid) as f:  # type: ignore[union-attr]
+                if path is None or not path.exists():  # not listed, or flagged or moved since
+                    box = box or self._box()
+                    path = self.path / box._lookup(uid)  # type: ignore[attr-defined]  # how Maildir finds a key's file
+                with open(path, "rb") as f:
                     header = _header_block(f)
-                # its file name holds the flags (Maildir.get_flags is Python 3.13+; _lookup is how it finds them)
-                flags = Path(box._lookup(uid)).name.partition(MAILDIR_INFO)[2]  # type: ignore[union-attr]
             except (KeyError, OSError):  # moved away by another program meanwhile
                 continue
+            flags = path.name.partition(MAILDIR_INFO)[2]
             envelopes.append(envelope_of(email.message_from_bytes(header), uid, seen="S" in flags))
         return envelopes
 
