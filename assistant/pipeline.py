@@ -446,7 +446,8 @@ class Pipeline:
             return self.wake.read(audio, idle=self.dialogue.needs_wake_word, draft=draft)
         # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
-        return self.engines.dictation.transcribe(audio, prompt="", draft=draft)
+        beam = 1 if draft else self.settings.speech.dictation_beam
+        return self.engines.dictation.transcribe(audio, prompt="", draft=draft, beam=beam)
 
     def _spot(self, frames: list[np.ndarray]) -> None:
         """The spotter hears the frames; a glance at a hit is kept for the final read, and wakes

@@ -135,12 +135,13 @@ class DictationEngine(ABC):
 
     @abstractmethod
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
-                   glance: bool = False, draft: bool = False) -> Transcript:
+                   glance: bool = False, draft: bool = False, beam: int = 1) -> Transcript:
         """Transcribe a finished 16 kHz utterance (int16 or float32); ``words`` adds word timings
         and confidences, which cost extra time and only some callers need; ``careful`` asks for
         the engine's slower, surer reading, for a second opinion; ``glance`` for a quicker one
         where only the first words matter (is it the name?); ``draft`` for a quicker one of
-        speech that may go on (a look-ahead at a pause)."""
+        speech that may go on (a look-ahead at a pause); ``beam`` a wider search where the
+        engine has one (dictated sentences)."""
 
     def transcribe_file(self, audio: np.ndarray, words: bool = False) -> Transcript:
         """A whole recording (``earpiece transcribe``): no latency budget, so the engine's most

@@ -145,9 +145,11 @@ class WhisperDictation(DictationEngine):
         return self._blas.limit(limits=1, user_api="blas")
 
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
-                   glance: bool = False, draft: bool = False) -> Transcript:
+                   glance: bool = False, draft: bool = False, beam: int = 1) -> Transcript:
+        """``beam``: the beam width (1, one greedy pass, for everything said to the assistant;
+        wider for dictated sentences where [speech] dictation_beam says so)."""
         with self._one_blas_thread():
-            return self._transcribe(audio, prompt, words, careful, glance, draft)
+            return self._transcribe(audio, prompt, words, careful, glance, draft, beam)
 
     def transcribe_file(self, audio: np.ndarray, words: bool = False) -> Transcript:
         """A whole recording, read as faster-whisper reads it by default (beam search of 5,
@@ -161,7 +163,7 @@ class WhisperDictation(DictationEngine):
         return self._joined(segments, drop_noise=False)  # the library's own no-speech check applies
 
     def _transcribe(self, audio: np.ndarray, prompt: str, words: bool, careful: bool, glance: bool,
-                    draft: bool = False) -> Transcript:
+                    draft: bool = False, beam: int = 1) -> Transcript:
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         if samples.size < 1600:  # under 0.1 s: nothing Whisper can read, and it would hallucinate
             return Transcript("", engine=self.name)
@@ -169,11 +171,11 @@ class WhisperDictation(DictationEngine):
             return Transcript("", engine=self.name)
         if not words and samples.size <= (DRAFT_MAX_SECONDS if draft else WINDOW_MAX_SECONDS) * SAMPLE_RATE:
             window = CAREFUL_WINDOW_FRAMES if careful else GLANCE_WINDOW_FRAMES if glance else WINDOW_FRAMES
-            return self._read_windowed(samples, prompt, window)
+            return self._read_windowed(samples, prompt, window, beam)
         segments, _info = self._model.transcribe(
-            # one greedy pass: temperature fallbacks re-decode the whole utterance (p95 latency x2)
-            # for little gain on short utterances
-            samples, language="en", beam_size=1, temperature=0.0, vad_filter=False, condition_on_previous_text=False,
+            # no temperature fallback: it re-decodes the whole utterance (p95 latency x2) for
+            # little gain on short utterances
+            samples, language="en", beam_size=beam, temperature=0.0, vad_filter=False, condition_on_previous_text=False,
             initial_prompt=prompt or None, word_timestamps=words, without_timestamps=not words,
         )
         return self._joined(segments, drop_noise=True)
@@ -253,8 +255,9 @@ class WhisperDictation(DictationEngine):
         self._encoded = (digest, window_frames, encoded, features.shape[1])
         return encoded, features.shape[1]
 
-    def _read_windowed(self, samples: np.ndarray, prompt: str, window_frames: int) -> Transcript:
-        """One greedy read through an encoder window of ``window_frames``, straight on CTranslate2."""
+    def _read_windowed(self, samples: np.ndarray, prompt: str, window_frames: int, beam: int = 1) -> Transcript:
+        """One read (greedy, or a beam of ``beam``) through an encoder window of ``window_frames``,
+        straight on CTranslate2."""
         import ctranslate2
 
         model = self._model
@@ -265,7 +268,7 @@ class WhisperDictation(DictationEngine):
         encoded = ctranslate2.StorageView.from_array(encoded_array)
         most = TOKENS_SLACK + math.ceil(TOKENS_PER_SECOND * samples.size / SAMPLE_RATE)
         result = model.model.generate(
-            encoded, [tokens], beam_size=1, max_length=len(tokens) + most, suppress_blank=True,
+            encoded, [tokens], beam_size=beam, max_length=len(tokens) + most, suppress_blank=True,
             return_scores=True, return_no_speech_prob=True,
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
