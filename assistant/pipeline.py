@@ -154,8 +154,9 @@ class Pipeline:
         self.shelf = Shelf(journal_path) if journal_path is not None else None
         self._offer: Letter | None = None
         """An unfinished letter to mention once, with the reply after the first wake."""
-        self._tidied = self._tidy_letters()
-        """``letter`` events from settling what the last run left, emitted at start."""
+        self._settled = False
+        """What the last run left has been settled (at start), or carried on from the pipeline
+        this one replaces (a reload)."""
         self._early_frames = round(EARLY_PAUSE / FRAME_SECONDS)
         self._look_frames = round(EARLY_LOOK / FRAME_SECONDS)
         self._look: tuple[int, Transcript] | None = None
@@ -229,12 +230,22 @@ class Pipeline:
         self._sink = sink
         self._samples = samples
         self.bus.emit("listening", self.t)
-        for event in self._tidied:
-            if event["action"] == "error":
-                self.bus.emit("error", self.t, message=event["text"])
-            else:
-                self.bus.emit("letter", self.t, **event)
-        self._tidied = []
+        if not self._settled:
+            self._settled = True
+            for event in self._tidy_letters():
+                if event["action"] == "error":
+                    self.bus.emit("error", self.t, message=event["text"])
+                else:
+                    self.bus.emit("letter", self.t, **event)
+
+    def carry_on(self, before: "Pipeline") -> None:
+        """Take over from the pipeline this one replaces (the daemon's reload), before ``start``:
+        the letter being dictated stays open, in dictation, and the unfinished-letter offer stands."""
+        self._settled = True
+        self._offer = before._offer
+        if before.letter is not None:
+            self.letter, before.letter = before.letter, None
+            self.dialogue.dictate(True)
 
     def feed(self, frame: np.ndarray) -> None:
         """One 20 ms frame of input: the audio clock advances, then the frame is processed."""

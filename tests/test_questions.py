@@ -179,3 +179,40 @@ def test_two_answers_that_are_neither_yes_nor_no_drop_the_question(run_file, spe
     assert replies[:3] == ["You'd like to call me Maya? Say yes or no.", "Please say yes or no.",
                            "All right, I'll stay Samantha."]
     assert replies[3:] == ["My name is Samantha."]  # not renamed
+
+
+def test_a_reload_mid_letter_keeps_it_open(sphinx, whisper, router, tts, speech, isolated_dirs, tmp_path: Path) -> None:
+    """The daemon's reload builds a new pipeline: the letter being dictated goes on in it, not to the shelf."""
+    from conftest import START
+
+    from assistant.audio import FRAME_SAMPLES
+    from assistant.audio.resample import float_to_int16
+    from assistant.audio.wavio import WavSink
+    from assistant.events import EventBus, EventLog
+    from assistant.pipeline import Engines, Pipeline
+
+    journal = isolated_dirs["state"] / "earpiece" / "letters" / "current.jsonl"
+    log, bus = EventLog(), EventBus()
+    bus.subscribe(log)
+
+    def pipeline() -> Pipeline:
+        return Pipeline(Settings(), Engines(sphinx, whisper), router, tts, bus, START, journal_path=journal)
+
+    def hear(p: Pipeline, *parts: str | float) -> None:
+        pcm = float_to_int16(speech.scene(*parts))
+        for start in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+            p.feed(pcm[start : start + FRAME_SAMPLES])
+
+    before = pipeline()
+    before.start(WavSink(tmp_path / "a.wav"))
+    hear(before, 0.5, "Samantha, take a letter to Tom.", 3.5, "We miss you very much.", 2.0)
+    after = pipeline()
+    after.carry_on(before)
+    after.start(WavSink(tmp_path / "b.wav"), before.samples)
+    hear(after, "Come home soon.", 2.0, "That's all.", 5.0, "Save it.", 4.0)
+    after.finish()
+    events = [e.to_dict() for e in log.events]
+    assert [a for a, _ in letters_of(events)] == ["start", "append", "append", "save"]
+    saved = Path([text for action, text in letters_of(events) if action == "save"][0]).read_text()
+    assert "We miss you very much." in saved and "Come home soon." in saved
+    assert Shelf(journal).letters() == []

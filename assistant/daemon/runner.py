@@ -236,6 +236,7 @@ class Daemon:
             self.headset.reopen()
         mail_changed = settings.mail != self.settings.mail
         self.pipeline.mail.close()
+        pipeline.carry_on(self.pipeline)  # a letter being dictated stays open
         self.settings, self.pipeline = settings, pipeline
         pipeline.start(self.headset, samples)
         if mail_changed:
