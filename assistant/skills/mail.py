@@ -30,11 +30,6 @@ NO_MAIL = "You have no new email."
 WHICH_MESSAGE = "Which message? Say read my email first."
 
 
-def spoken_address(address: str) -> str:
-    """anna.field@example.org -> "anna dot field at example dot org"."""
-    return address.replace("@", " at ").replace(".", " dot ")
-
-
 class Listing(Sequence[Envelope]):
     """The unread messages as listed: every UID at once (a SEARCH, cheap), headers a page at a
     time as they are said or read. With thousands unread, "do I have any new email?" costs the
@@ -227,8 +222,8 @@ class MailSkill(Skill):
 
     def _sender(self, envelope: Envelope) -> Reply:
         if envelope.sender_name and envelope.sender_address:
-            return Reply(f"It's from {envelope.sender_name}, {spoken_address(envelope.sender_address)}.")
-        return Reply(f"It's from {spoken_address(envelope.sender_address) or envelope.sender}.")
+            return Reply(f"It's from {envelope.sender_name}, {envelope.sender_address}.")  # said by for_speech
+        return Reply(f"It's from {envelope.sender_address or envelope.sender}.")
 
     # --- acting on it -------------------------------------------------------------------------
 

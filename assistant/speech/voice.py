@@ -25,6 +25,7 @@ from assistant.audio.resample import float_to_int16
 from assistant.audio.wavio import read_wav
 from assistant.config import VoiceSettings
 from assistant.errors import SpeechError
+from assistant.speech.spoken_text import for_speech
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ class Voice:
         return self._engine
 
     def render(self, text: str) -> np.ndarray:
+        """``text`` as speech; numbers, times, addresses and links are first written out the way a
+        person says them (``for_speech``), whatever the engine."""
+        text = for_speech(text)
         path = Path(self._tmp.name) / "reply.wav"
         path.unlink(missing_ok=True)
         if shutil.which("espeak-ng"):
