@@ -826,6 +826,8 @@ class Pipeline:
         except EarpieceError as exc:
             first = None
             self.bus.emit("error", self.t, message=str(exc))
+        if problem := self.voice.take_problem():
+            self.bus.emit("error", self.t, message=f"speech output: {problem}")
         if first is None:
             self.dialogue.done(self.t)
             return

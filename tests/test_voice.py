@@ -42,8 +42,11 @@ def test_the_light_engines_still_speak(engine: str, whisper) -> None:
 
 
 def test_a_wrong_voice_is_a_clear_error(cli, tmp_path: Path) -> None:
-    with pytest.raises(SpeechError, match="not found"):
-        Voice(VoiceSettings(engine="piper", voice=str(tmp_path / "nobody.onnx"))).render("Hello.")
+    missing = Voice(VoiceSettings(engine="piper", voice=str(tmp_path / "nobody.onnx")))
+    assert len(missing.render("Hello.")) > 0 and missing.engine == "espeak"  # never silence
+    assert "nobody.onnx not found" in missing.take_problem() and missing.take_problem() == ""  # said once
+    with pytest.raises(SpeechError, match="unknown voice"):
+        Voice(VoiceSettings(engine="espeak", voice="en-xx+nobody")).render("Hello.")
     config = tmp_path / "c.toml"
     config.write_text('[voice]\nengine = "piper"\nvoice = "en-us+f3"\n')
     assert_one_line_error(cli("config", "check", config), "voice", "unknown Piper voice")
@@ -57,3 +60,72 @@ def test_voices_lists_each_engine_and_marks_the_one_that_speaks(cli) -> None:
     out = cli("voices", check=True).stdout
     assert out.startswith("speaking: piper (the neural voice en_US-joe-medium is installed)")
     assert "* en_US-joe-medium" in out and "en-us" in out and "variants:" in out and "gmw/en-us" in out
+
+
+def test_a_broken_voice_file_falls_back_to_espeak_with_an_error_never_silence(cli, speech, tmp_path: Path) -> None:
+    from conftest import read_events
+
+    from assistant.audio.wavio import read_wav
+
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model at all")
+    (tmp_path / "broken.onnx.json").write_text("{}")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[voice]\nengine = "piper"\nvoice = "{broken}"\n')
+    wav = speech.write(speech.scene(0.5, "Samantha, what time is it?", 4.0), "time.wav")
+    events_path, out = tmp_path / "events.jsonl", tmp_path / "out.wav"
+    result = cli("--config", config, "run", "--input", wav, "--output", out, "--events", events_path)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    events = read_events(events_path)
+    errors = [e["message"] for e in events if e["type"] == "error"]
+    assert len(errors) == 1 and "broken.onnx cannot be loaded" in errors[0] and "espeak-ng instead" in errors[0]
+    assert [e["type"] for e in events].count("speak_start") == 1
+    assert np.abs(read_wav(out)).max() > 0.1  # it spoke
+
+
+def test_a_long_reply_starts_playing_before_its_last_sentence_is_rendered(sphinx, whisper, router, tmp_path: Path) -> None:
+    import time
+    from typing import Iterator
+
+    from conftest import START
+
+    from assistant.audio.wavio import WavSink
+    from assistant.config import Settings
+    from assistant.events import EventBus, EventLog
+    from assistant.pipeline import Engines, Pipeline
+
+    rendered: list[float] = []
+    played: list[float] = []
+
+    class TimedVoice(Voice):
+        def sentences(self, text: str) -> Iterator[np.ndarray]:
+            for pcm in super().sentences(text):
+                rendered.append(time.perf_counter())
+                yield pcm
+
+    class TimedSink(WavSink):
+        def play(self, pcm: np.ndarray, at: float) -> float:
+            played.append(time.perf_counter())
+            return super().play(pcm, at)
+
+    log, bus = EventLog(), EventBus()
+    bus.subscribe(log)
+    voice = TimedVoice(VoiceSettings())
+    voice.load()
+    pipeline = Pipeline(Settings(), Engines(sphinx, whisper), router, voice, bus, START)
+    pipeline.start(TimedSink(tmp_path / "out.wav"))
+    pipeline.say("You have five new messages. One, from Anna Field: Lunch on Friday. Two, from the shop: your "
+                 "order shipped. Three, from Paul: the invoice for November. Shall I go on?")
+    assert len(rendered) == len(played) == 5
+    assert played[0] < rendered[-1]  # the first sentence went to the sink while the last was still being made
+    assert [e.type for e in log.events].count("speak_start") == 1
+
+
+def test_say_output_writes_the_piper_voice(cli, whisper, tmp_path: Path) -> None:
+    from assistant.audio.wavio import read_wav
+
+    out = tmp_path / "say.wav"
+    result = cli("-v", "say", "Good evening, Theodore. It's 3:30.", "--output", out, check=True)
+    assert "speaking with piper" in result.stderr
+    heard = for_speech(whisper.transcribe(read_wav(out)).text.lower())
+    assert "good evening" in heard and "half past three" in heard, heard

@@ -120,6 +120,8 @@ class Daemon:
             log.info("speaking with %s", self.pipeline.voice.engine)
         except EarpieceError as exc:
             self._error(f"speech output: {exc}")
+        if problem := self.pipeline.voice.take_problem():
+            self._error(f"speech output: {problem}")
 
     def _on_stop_signal(self, signum: int, frame: object) -> None:
         log.info("signal %d: stopping after the current frame", signum)

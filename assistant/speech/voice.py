@@ -29,6 +29,7 @@ class Voice:
         self.settings = settings
         self._synth: Synthesizer | None = None
         self._volume = settings.volume
+        self._problem = ""
 
     @property
     def engine(self) -> str:
@@ -44,10 +45,25 @@ class Voice:
         self._volume = min(1.0, max(0.0, value))
 
     def load(self) -> Synthesizer:
-        """Load the synthesizer now (the daemon does at start, so the first reply is not slow)."""
+        """Load the synthesizer now (the daemon does at start, so the first reply is not slow).
+        A voice that cannot load (a missing or broken voice file) falls back to espeak-ng: the
+        assistant goes on speaking, and ``problem`` says why once."""
         if self._synth is None:
-            self._synth = load(self.settings)
+            try:
+                self._synth = load(self.settings)
+            except SpeechError as exc:
+                if choose(self.settings)[0] == "espeak":
+                    raise
+                log.warning("%s; speaking with espeak-ng instead", exc)
+                self._synth = load(VoiceSettings(engine="espeak", rate=self.settings.rate,
+                                                 sentence_pause=self.settings.sentence_pause))
+                self._problem = f"{exc}; speaking with espeak-ng instead"
         return self._synth
+
+    def take_problem(self) -> str:
+        """Why the configured voice does not speak, once (for an ``error`` event); else ""."""
+        problem, self._problem = self._problem, ""
+        return problem
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
         """``text`` spoken a sentence at a time, the sentence pause before each but the first: the first
