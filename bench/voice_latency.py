@@ -1,0 +1,164 @@
+"""End of speech to the first reply sample, as a user hears it, per voice engine; and the daemon's
+RSS and idle CPU with each.
+
+Measured from outside the process: the real daemon on the virtual headset, questions played
+into its mic, and the mic feed and the speaker both recorded in one stereo file (left: what
+goes into the mic, right: what comes out of the speaker; two loopbacks of equal latency into
+one sink, so both sides share a clock). Latency = from the last voiced 10 ms frame of each
+question to the first sounding frame of the reply. espeak-ng runs in the same run as the
+baseline.
+
+Run: .venv/bin/python bench/voice_latency.py [--repeats 3]   (writes "Voice latency" in docs/benchmarks.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from common import ROOT, write_section
+from daemon import cpu_seconds, rss_mb
+
+sys.path.insert(0, str(ROOT / "tests"))
+from speech import SpeechMaker  # noqa: E402
+from vheadset import VirtualHeadset  # noqa: E402
+
+QUESTIONS = ["Samantha, what time is it?", "Samantha, what's the date today?", "Samantha, what's your name?",
+             "Samantha, set a timer for ten minutes.", "Samantha, do I have any new email?"]
+GAP = 7.0
+"""Seconds after each question for the reply to be said, before the next."""
+FRAME = 160
+"""10 ms at 16 kHz."""
+VOICED = 0.02
+"""Frame RMS above which a frame sounds (the virtual devices carry no noise)."""
+IDLE_SECONDS = 60.0
+
+RECORDING = [
+    ("module-null-sink", "sink_name=rec", "rate=16000", "channels=2", "channel_map=front-left,front-right", "norewinds=1"),
+    ("module-remap-sink", "sink_name=toleft", "master=rec", "channels=1", "master_channel_map=front-left", "channel_map=mono", "remix=no"),
+    ("module-remap-sink", "sink_name=toright", "master=rec", "channels=1", "master_channel_map=front-right", "channel_map=mono", "remix=no"),
+    ("module-loopback", "source=micfeed.monitor", "sink=toleft", "latency_msec=20"),
+    ("module-loopback", "source=spk.monitor", "sink=toright", "latency_msec=20"),
+]
+
+
+def sounding(channel: np.ndarray) -> np.ndarray:
+    frames = channel[: len(channel) // FRAME * FRAME].reshape(-1, FRAME)
+    return np.sqrt((frames ** 2).mean(axis=1)) > VOICED
+
+
+def latencies(recording: Path, questions: int) -> list[float]:
+    """For each question: from its last voiced frame to the first sounding frame of the reply."""
+    audio, rate = soundfile.read(str(recording))
+    mic, spk = sounding(audio[:, 0]), sounding(audio[:, 1])
+    found = []
+    voiced = np.flatnonzero(mic)
+    # the questions are the mic's voiced runs separated by more than 2 s
+    breaks = np.flatnonzero(np.diff(voiced) > 200)
+    ends = [voiced[b] for b in breaks] + ([voiced[-1]] if voiced.size else [])
+    for end in ends[:questions]:
+        after = np.flatnonzero(spk[end + 1 :])
+        if after.size and after[0] < 600:  # a reply within 6 s
+            found.append((after[0] + 1) * FRAME / rate)
+    return found
+
+
+def measure(engine: str, repeats: int, speech: SpeechMaker, tmp: Path) -> dict[str, object]:
+    headset = VirtualHeadset().start()
+    home = tmp / engine
+    for name in ("config", "data", "state", "runtime"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+    os.chmod(home / "runtime", 0o700)
+    env = dict(headset.env(), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+               XDG_STATE_HOME=str(home / "state"), XDG_RUNTIME_DIR=str(home / "runtime"), HOME=str(home))
+    env.pop("EARPIECE_CONFIG", None)
+    config = home / "config.toml"
+    config.write_text(f'[audio]\ninput_device = "mic"\noutput_device = "spk"\n[voice]\nengine = "{engine}"\n')
+    for module in RECORDING:
+        assert headset.pactl("load-module", *module).returncode == 0, module
+    daemon = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(config), "daemon", "start", "--foreground"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recording = home / "both.wav"
+    recorder = None
+    try:
+        deadline = time.monotonic() + 120
+        while subprocess.run([sys.executable, "-m", "assistant", "daemon", "status"], env=env,
+                             capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline and daemon.poll() is None, "the daemon did not start"
+            time.sleep(0.5)
+        time.sleep(2.0)
+        before = cpu_seconds(daemon.pid)
+        time.sleep(IDLE_SECONDS)
+        idle_cpu = 100 * (cpu_seconds(daemon.pid) - before) / IDLE_SECONDS
+        idle_rss = rss_mb(daemon.pid)
+        recorder = subprocess.Popen(["parecord", "--device=rec.monitor", "--file-format=wav", "--rate=16000",
+                                     "--channels=2", "--format=s16le", str(recording)], env=headset.env())
+        time.sleep(1.0)
+        count = 0
+        for _ in range(repeats):
+            for question in QUESTIONS:
+                wav = speech.write(speech.scene(0.3, question, 0.2), f"q{count}.wav")
+                subprocess.run(["paplay", "--device=micfeed", str(wav)], env=headset.env(), check=True)
+                time.sleep(GAP)
+                count += 1
+        rss_after = rss_mb(daemon.pid)
+    finally:
+        if recorder is not None:
+            recorder.terminate()
+            recorder.wait(10)
+        subprocess.run([sys.executable, "-m", "assistant", "daemon", "stop"], env=env, capture_output=True)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+        headset.stop()
+    found = latencies(recording, count)
+    return {"latencies": found, "asked": count, "idle_cpu": idle_cpu, "idle_rss": idle_rss, "rss_after": rss_after}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="earpiece-voice-latency-") as tmp:
+        speech = SpeechMaker(Path(tmp) / "speech")
+        results = {engine: measure(engine, args.repeats, speech, Path(tmp)) for engine in ("espeak", "piper")}
+    elapsed = time.monotonic() - started
+
+    def row(engine: str) -> str:
+        r = results[engine]
+        values: list[float] = r["latencies"]  # type: ignore[assignment]
+        p50 = statistics.median(values) if values else float("nan")
+        p95 = sorted(values)[int(0.95 * (len(values) - 1))] if values else float("nan")
+        return (f"| {engine} | {1000 * p50:.0f} ms | {1000 * p95:.0f} ms | {len(values)} of {r['asked']} | "
+                f"{r['idle_cpu']:.2f} % | {r['idle_rss']:.0f} MB | {r['rss_after']:.0f} MB |")
+
+    base = statistics.median(results["espeak"]["latencies"])  # type: ignore[arg-type]
+    piper = statistics.median(results["piper"]["latencies"])  # type: ignore[arg-type]
+    body = f"""Script: `bench/voice_latency.py --repeats {args.repeats}` ({len(QUESTIONS)} questions x {args.repeats} per engine, {elapsed:.0f} s).
+The real daemon on the virtual headset; the mic feed and the speaker recorded in one stereo file; from
+the last voiced 10 ms of each question to the first sound of its reply, as a user hears it:
+
+| engine | end of speech to first reply sample, p50 | p95 | replies heard | idle CPU ({IDLE_SECONDS:.0f} s, one core) | idle RSS | RSS after the questions |
+|---|---|---|---|---|---|---|
+{row("espeak")}
+{row("piper")}
+
+Piper against espeak-ng (the baseline, same run): p50 {piper / base:.2f}x. Goals with Piper: p50 <= 450 ms, p95 <= 700 ms;
+idle RSS <= 250 MB, idle CPU <= 3 %.
+"""
+    print(body)
+    write_section("Voice latency", body)
+
+
+if __name__ == "__main__":
+    main()
