@@ -113,8 +113,9 @@ transcribed back by Whisper tiny.en; numbers written out the same way on both si
 {table}
 
 Piper against espeak-ng (the baseline, same run): {100 * piper[1]:.1f} % against {100 * base[1]:.1f} % of words understood;
-first sentence {piper[2] / base[2]:.1f}x the render time. Not yet measured here: end of speech to the first reply sample
-from outside the process (the daemon on the virtual headset), and the daemon's RSS and idle CPU with each engine.
+first sentence {piper[2] / base[2]:.1f}x the render time. Piper's own noise makes its figure move by a few points between
+runs (88.1 % in a run beside the test suite). End of speech to the first reply sample, from outside the process, and the
+daemon's RSS and idle CPU with each engine: "Voice latency" (bench/voice_latency.py).
 """
     print(body)
     write_section("Voice", body)
