@@ -35,6 +35,9 @@ BUNDLED_PIPER_VOICE = "en_US-joe-medium"
 
 ENGINES = ("piper", "espeak", "pyttsx3")
 
+PYTTSX3_TIMEOUT = 10.0
+"""Seconds pyttsx3 may take for one sentence (it renders one in well under a second)."""
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
@@ -224,10 +227,31 @@ class Pyttsx3Synth(Synthesizer):
         for sentence in sentences(text):
             path = Path(self._tmp.name) / "reply.wav"
             path.unlink(missing_ok=True)
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._engine.save_to_file(sentence, str(path))
-                self._engine.runAndWait()
+            self._save(sentence, path)
             yield _read(path, sentence)
+
+    def _save(self, sentence: str, path: Path) -> None:
+        """Its driver loop once hung inside a long-lived process (the test suite's): a sentence
+        that takes longer than PYTTSX3_TIMEOUT is given up as an error, never a hung assistant."""
+        import threading
+
+        failure: list[BaseException] = []
+
+        def save() -> None:
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self._engine.save_to_file(sentence, str(path))
+                    self._engine.runAndWait()
+            except BaseException as exc:  # handed to the caller below
+                failure.append(exc)
+
+        worker = threading.Thread(target=save, name="pyttsx3", daemon=True)
+        worker.start()
+        worker.join(PYTTSX3_TIMEOUT)
+        if worker.is_alive():
+            raise SpeechError(f"pyttsx3 did not finish speaking {sentence!r} within {PYTTSX3_TIMEOUT:.0f} s")
+        if failure:
+            raise SpeechError(f"pyttsx3 could not speak {sentence!r}: {failure[0]}")
 
 
 def choose(settings: VoiceSettings) -> tuple[str, str]:
