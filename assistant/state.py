@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +18,7 @@ import tomlkit
 
 from assistant.config import default_config_text
 from assistant.errors import ConfigError
-from assistant.letters.journal import fsync_dir
+from assistant.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -73,21 +71,6 @@ class StateStore:
             "timers": [dict(asdict(t), due=t.due.isoformat()) for t in state.timers],
         }
         write_atomically(self.path, json.dumps(data, indent=1))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)  # the rename itself survives a power cut
 
 
 def edit_config(config_path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> None:

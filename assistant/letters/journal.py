@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from assistant.files import fsync_dir, write_atomically
 from assistant.letters.model import Letter
 
 log = logging.getLogger(__name__)
@@ -45,19 +46,8 @@ class Journal:
     def rewrite(self, letter: Letter) -> None:
         """Write the journal anew from the letter (after writes the disk refused): a temporary
         file, fsynced, renamed over the old one, so a crash meanwhile leaves the old or the new."""
-        ops = letter.as_ops()
-        tmp = self.path.with_suffix(".rewrite")
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.writelines(json.dumps({"seq": seq, **op}, ensure_ascii=False) + "\n"
-                             for seq, op in enumerate(ops, start=1))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_dir(self.path.parent)
+        ops = [{"seq": seq, **op} for seq, op in enumerate(letter.as_ops(), start=1)]
+        write_atomically(self.path, _lines(ops), private=False)
         self._seq = len(ops)
 
     @classmethod
@@ -88,13 +78,7 @@ class Journal:
         for op in ordered[1:]:
             letter.apply(op)
         if damaged:  # rewrite it clean, so the next append does not land on a torn line
-            tmp = path.with_suffix(".repair")
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.writelines(json.dumps(op, ensure_ascii=False) + "\n" for op in ordered)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            fsync_dir(path.parent)
+            write_atomically(path, _lines(ordered), private=False)
         journal = cls(path)
         journal._seq = max(ops)
         return journal, letter
@@ -111,13 +95,5 @@ class Journal:
         fsync_dir(self.path.parent)
 
 
-def fsync_dir(directory: Path) -> None:
-    """Make a file's creation or removal durable too."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _lines(ops: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(op, ensure_ascii=False) + "\n" for op in ops)

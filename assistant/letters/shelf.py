@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.letters.journal import Journal, fsync_dir
+from assistant.files import fsync_dir
+from assistant.letters.journal import Journal
 from assistant.letters.model import Letter
 from assistant.letters.store import letters_dir, save
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -10,7 +9,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from assistant.config import Settings, data_dir
-from assistant.letters.journal import fsync_dir
+from assistant.files import write_atomically
 from assistant.letters.model import Letter
 
 
@@ -50,25 +49,10 @@ def save(letter: Letter, settings: Settings, sender: str) -> Saved:
     folder = letters_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     eml = folder / f"{letter.id}.eml"
-    _write_whole(eml, bytes(email_message(letter, sender)))
+    write_atomically(eml, bytes(email_message(letter, sender)), private=False)
     markdown = folder / f"{letter.id}.md"  # last: its presence says the save was under way
-    _write_whole(markdown, f"# Letter to {letter.recipient}\n\n{letter.render()}".encode())
+    write_atomically(markdown, f"# Letter to {letter.recipient}\n\n{letter.render()}", private=False)
     return Saved(markdown, eml)
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    """A full disk or a crash leaves the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
 
 
 def saved_letters(settings: Settings) -> list[Path]:
