@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -232,11 +232,7 @@ class Pipeline:
         self.bus.emit("listening", self.t)
         if not self._settled:
             self._settled = True
-            for event in self._tidy_letters():
-                if event["action"] == "error":
-                    self.bus.emit("error", self.t, message=event["text"])
-                else:
-                    self.bus.emit("letter", self.t, **event)
+            self._emit_letter_events(self._tidy_letters())
 
     def carry_on(self, before: "Pipeline") -> None:
         """Take over from the pipeline this one replaces (the daemon's reload), before ``start``:
@@ -707,6 +703,15 @@ class Pipeline:
         self.dialogue.dictate(True)
         self._speak(say or f"Writing to {self.letter.letter.recipient}. Go ahead.")
 
+    def _emit_letter_events(self, events: Sequence[dict[str, Any]]) -> None:
+        """``letter`` events as the letter code reports them; its problems ("action": "error")
+        are ``error`` events."""
+        for event in events:
+            if event["action"] == "error":
+                self.bus.emit("error", self.t, message=event["text"])
+            else:
+                self.bus.emit("letter", self.t, **event)
+
     def _resume_letter(self, recipient: str) -> None:
         """"Continue my letter": the newest unfinished letter (to ``recipient``) becomes the current one."""
         try:
@@ -721,8 +726,7 @@ class Pipeline:
         self.letter = LetterDictation(taken[1], taken[0], self.settings)
         self.dialogue.dictate(True)
         outcome = self.letter.resumed()
-        for event in outcome.events:
-            self.bus.emit("letter", self.t, **event)
+        self._emit_letter_events(outcome.events)
         self._speak(outcome.say)
 
     def _dictate(self, text: str) -> None:
@@ -730,11 +734,7 @@ class Pipeline:
         text = self.commands.dictation_command(text, self.wake.heard_audio(), self.letter.finished)
         self.bus.emit("transcript", self.t, text=text)
         outcome = self.letter.hear(text)
-        for event in outcome.events:
-            if event["action"] == "error":
-                self.bus.emit("error", self.t, message=event["text"])
-            else:
-                self.bus.emit("letter", self.t, **event)
+        self._emit_letter_events(outcome.events)
         if outcome.done:
             self.letter = None
             self.dialogue.dictate(False)

@@ -116,8 +116,7 @@ class Daemon:
         once, as an error event, and the daemon goes on listening."""
         assert self.pipeline is not None
         try:
-            self.pipeline.voice.load()
-            log.info("speaking with %s", self.pipeline.voice.engine)
+            self.pipeline.voice.load()  # it logs which engine speaks, and why
         except EarpieceError as exc:
             self._error(f"speech output: {exc}")
         if problem := self.pipeline.voice.take_problem():

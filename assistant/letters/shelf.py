@@ -63,12 +63,13 @@ class Shelf:
             journal.close()
             log.info("dropped an empty %s to %s left by the last run", letter.kind, letter.recipient)
             return Tidied(discarded=letter)
-        self.park()
+        self.park(recovered)
         return Tidied(parked=letter)
 
-    def park(self) -> None:
-        """Move the current journal onto the shelf (before another letter starts in its place)."""
-        recovered = Journal.recover(self.current)
+    def park(self, recovered: tuple[Journal, Letter] | None = None) -> None:
+        """Move the current journal onto the shelf (before another letter starts in its place);
+        ``recovered``: its letter, where the caller has just read it."""
+        recovered = recovered or Journal.recover(self.current)
         if recovered is None:
             return
         letter = recovered[1]

@@ -15,6 +15,8 @@ from email.header import Header, decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
+from assistant.speech.spoken_text import link_host
+
 LONG_URL = 30
 """URLs longer than this are read as "a link to host" instead of letter by letter."""
 
@@ -190,7 +192,7 @@ def _spoken_url(match: re.Match[str]) -> str:
     url = match.group(0).strip("<>")
     if len(url) <= LONG_URL:
         return url
-    host = re.sub(r"^(https?://)?(www\.)?", "", url, flags=re.IGNORECASE).split("/")[0].split("?")[0]
+    host = link_host(url)
     return f"(a link to {host})" if host else "(a link)"
 
 

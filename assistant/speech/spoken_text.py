@@ -55,8 +55,13 @@ def _spoken_url(match: re.Match[str]) -> str:
     """A link is said by its site: "a link to example.org" (its path is noise to a listener)."""
     url = match.group(0).rstrip(".,;:!?")
     tail = match.group(0)[len(url):]
-    host = re.sub(r"^(https?://)?(www\.)?", "", url, flags=re.IGNORECASE).split("/")[0].split("?")[0]
+    host = link_host(url)
     return f"a link to {spoken_email(host)}{tail}" if host else f"a link{tail}"
+
+
+def link_host(url: str) -> str:
+    """The site a link goes to: "https://www.example.org/menu?x=1" -> "example.org"."""
+    return re.sub(r"^(https?://)?(www\.)?", "", url, flags=re.IGNORECASE).split("/")[0].split("?")[0]
 
 
 def _spoken_clock(match: re.Match[str]) -> str:

