@@ -76,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument("--output", metavar="OUT.wav")
     say.set_defaults(handler=cmd_say)
 
+    serve = sub.add_parser("serve", parents=[common], help="serve other programs: Wyoming (Home Assistant, Rhasspy)")
+    serve_sub = serve.add_subparsers(metavar="WHAT", required=True)
+    wyoming = serve_sub.add_parser("wyoming", parents=[common], help="speech to text, text to speech, wake phrases and "
+                                   "earpiece's skills as a Wyoming server (no authentication: loopback by default)")
+    wyoming.add_argument("--uri", metavar="URI", help="tcp://HOST:PORT or unix://PATH (default: [wyoming] uri, tcp://127.0.0.1:10700)")
+    wyoming.set_defaults(handler=cmd_serve_wyoming)
+
     devices = sub.add_parser("devices", parents=[common], help="list audio devices (* = selected by the config)")
     devices.set_defaults(handler=cmd_devices)
 
@@ -344,6 +351,27 @@ def cmd_say(args: argparse.Namespace) -> int:
     sink = SpeakerSink(find_device(settings.audio.output_device, "output"))
     sink.play(pcm, 0.0)
     sink.close()
+    return 0
+
+
+def cmd_serve_wyoming(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from assistant.app import load_engines
+    from assistant.config import user_config_path
+    from assistant.intents.router import Router
+    from assistant.speech.voice import Voice
+    from assistant.wyoming.server import WyomingServer, parse_uri
+    from assistant.wyoming.services import Services
+
+    settings = load_settings(args.config)
+    uri = parse_uri(args.uri or settings.wyoming.uri)  # a wrong address fails before the models load
+    router = Router.for_config_dir((settings.source or user_config_path()).parent)
+    voice = Voice(settings.voice)
+    voice.load()
+    server = WyomingServer(Services(settings, load_engines(settings), voice, router), uri)
+    print(f"earpiece: serving Wyoming on {uri}", file=sys.stderr, flush=True)
+    asyncio.run(server.run())
     return 0
 
 

@@ -207,6 +207,14 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class WyomingSettings:
+    uri: str = "tcp://127.0.0.1:10700"
+    """Where `earpiece serve wyoming` listens (tcp://HOST:PORT or unix://PATH). The protocol has
+    no authentication: anyone who can connect may use the engines and the skills, so it listens
+    on this machine only unless you choose another address."""
+
+
+@dataclass(frozen=True)
 class Settings:
     assistant: AssistantSettings = AssistantSettings()
     """Identity."""
@@ -228,6 +236,9 @@ class Settings:
 
     mail: MailSettings = MailSettings()
     """Mail accounts."""
+
+    wyoming: WyomingSettings = WyomingSettings()
+    """The Wyoming server (Home Assistant, Rhasspy)."""
 
     source: Path | None = None
     """The file these settings came from; None for built-in defaults."""

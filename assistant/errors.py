@@ -37,6 +37,10 @@ class IntentError(EarpieceError):
     """A sentence template file is invalid."""
 
 
+class WyomingError(EarpieceError):
+    """A Wyoming server cannot listen, or a Wyoming peer cannot be reached or misbehaves."""
+
+
 class MailError(EarpieceError):
     """Mail could not be read, changed or sent.
 

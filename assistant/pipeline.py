@@ -61,6 +61,26 @@ class Sink(Protocol):
     def close(self, length: float = 0.0) -> None: ...
 
 
+class TextOnlySink:
+    """For a pipeline whose replies are taken as text (``Pipeline.answer``): nothing is rendered."""
+
+    text_only = True
+    echo_free = True
+
+    def play(self, pcm: np.ndarray, at: float) -> float:
+        return at
+
+    def stop(self, at: float | None = None) -> None:
+        pass
+
+    def close(self, length: float = 0.0) -> None:
+        pass
+
+
+DICTATION_STARTS = ("StartLetter", "ResumeLetter", "ReplyMail")
+"""Intents that open dictation: by voice only."""
+
+
 class _NoPersistence:
     """For runs that must leave no trace (benchmarks, some tests)."""
 
@@ -74,7 +94,7 @@ class _NoPersistence:
 EARLY_MAX_SECONDS = 8.0
 """Only utterances up to this long are checked for being a complete command early."""
 
-EARLY_PAUSE = 0.16
+EARLY_PAUSE = 0.2
 """Seconds of pause after which a complete command ends the utterance without waiting for end_silence."""
 
 EARLY_LOOK = 0.06
@@ -82,6 +102,9 @@ EARLY_LOOK = 0.06
 few hundred milliseconds then overlap the rest of the pause instead of following it, and the
 reading is reused when nobody spoke again. Ending the utterance this early instead cut
 commands at espeak-ng's gaps between words (measured by the previous change of EARLY_PAUSE)."""
+
+PAUSE_READ = 0.2
+"""Seconds of quiet after the last word that a read at a pause is given (_with_pause)."""
 
 DICTATION_EARLY_PAUSE = 0.2
 """While dictating, a pause this long after a sentence Whisper reads as finished ends the utterance."""
@@ -93,11 +116,13 @@ raspberry") or calling after a few words to someone else pauses this long before
 where the VAD's end of speech (end_silence) would have joined them into one utterance whose
 start alone can hold a call."""
 
-LOOK_BACK_GAP = 1.0
-"""Seconds between the end of an idle phrase not taken as a call and a bare name after it, within
-which that phrase is read as the command said before the name: "What should I call you? ...
-Samantha." is cut at the comma pause (PHRASE_PAUSE), as it must be for a call after a breath, and
-a warm spotter hears only an utterance's first SPOT_WINDOW seconds."""
+LOOK_BACK_GAP = 1.5
+"""Seconds of quiet between an idle phrase not taken as a call (from its last voiced frame) and a
+bare name after it, within which that phrase is read as the command said before the name: "What
+should I call you? ... Samantha." is cut at the comma pause (PHRASE_PAUSE), as it must be for a
+call after a breath, and a warm spotter hears only an utterance's first SPOT_WINDOW seconds.
+(Measured from where the phrase's pause began, not where it was found to end, so the gap is the
+same however the pause was detected.)"""
 
 
 @dataclass(frozen=True)
@@ -108,7 +133,7 @@ class Phrase:
     """Its audio (16 kHz int16)."""
 
     ended: float
-    """When it ended (audio time)."""
+    """When its last voiced frame ended (audio time)."""
 
     reading: str | None
     """What the dictation engine read of it, where it was read; None where the spotter alone
@@ -141,6 +166,10 @@ class Pipeline:
         self._segmenter = UtteranceSegmenter(
             settings.audio.vad_aggressiveness, settings.audio.end_silence, settings.audio.max_utterance)
         self._recognizer: StreamingRecognizer | None = None
+        self._streamed_samples = 0
+        """Samples of the utterance the streaming recognizer has been fed."""
+        self._grammar_text: str | None = None
+        """The command grammar's streamed reading of the utterance just ended (None: none was made)."""
         self._samples = 0
         self._sink: Sink | None = None
         self.voice.volume = self.session.volume
@@ -253,6 +282,22 @@ class Pipeline:
         self._finish_utterance(self._segmenter.flush().ended)
         self._drain_speech()
 
+    def answer(self, text: str) -> IntentMatch:
+        """A command given as text, not said (Wyoming's handle service: Home Assistant's
+        conversation agent): answered as if said after the name, with the same events. Letters
+        are dictated by voice, so the commands that start one are not taken here."""
+        self.dialogue.woke(self.t)
+        intent = self.router.route(text)
+        if intent.name == UNKNOWN:
+            intent = self.router.nearest(text)
+        self.bus.emit("transcript", self.t, text=text)
+        self.bus.emit("intent", self.t, name=intent.name, slots=intent.slots)
+        if intent.name in DICTATION_STARTS:
+            self.dialogue.withdraw()
+            return IntentMatch(UNKNOWN, {}, intent.text)
+        self._respond(intent)
+        return intent
+
     def say(self, text: str) -> None:
         """Speak ``text`` now (the daemon's "say" command); an announcement invites no follow-up."""
         self.dialogue.sleep()
@@ -284,6 +329,7 @@ class Pipeline:
                 self.wake.begin()
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer() if self._wants_streaming() else None
+                self._streamed_samples = 0
             if self.wake.spotting(self._idle):
                 self._spot(update.frames)
             if self._recognizer is not None and not self.wake.not_for_us:
@@ -308,7 +354,7 @@ class Pipeline:
                 self.wake.not_for_us = True  # idle speech in which the spotter heard no wake phrase
             if update.ended and self.wake.not_for_us:
                 if self._idle:
-                    self._before = Phrase(self._segmenter.utterance(), self.t, None)
+                    self._before = Phrase(self._segmenter.utterance(), self._voice_ended(), None)
                 self.bus.emit("speech_end", self.t)
                 self._recognizer = None  # speech that did not start with the wake word: nothing more to do
             else:
@@ -399,6 +445,7 @@ class Pipeline:
 
     def _feed(self, frame: np.ndarray) -> None:
         assert self._recognizer is not None
+        self._streamed_samples += len(frame)
         try:
             partial = self._recognizer.accept(frame)
         except Exception as exc:  # partials are a nicety: drop them for this utterance, keep listening
@@ -419,6 +466,11 @@ class Pipeline:
             log.exception("the streaming engine failed to finish")
             self.bus.emit("error", self.t, message=f"{self.engines.streaming.name} failed: {exc}")
             streamed = Transcript("")
+        # the command grammar's reading of exactly the audio the command is read from, if it streamed
+        grammar_streamed = (self._recognizer is not None and self.commands.grammar is not None
+                            and self.engines.dictation is not None
+                            and self._streamed_samples == len(self.wake.heard_audio()))
+        self._grammar_text = streamed.text if grammar_streamed else None
         self._recognizer = None
         try:
             heard = self._final_text(self.wake.heard_audio(), streamed)
@@ -449,12 +501,23 @@ class Pipeline:
         """The dictation engine's reading (a quicker ``draft`` of speech that may go on); while
         idle, the wake decider reads it, weighing a misspelled name back in."""
         assert self.engines.dictation is not None
+        audio = self._with_pause(audio)
         if self.letter is None:
             return self.wake.read(audio, idle=self.dialogue.needs_wake_word, draft=draft)
         # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
         # voices (bench/letters.py, measured both ways), and it costs decoding time.
         beam = 1 if draft else self.settings.speech.dictation_beam
         return self.engines.dictation.transcribe(audio, prompt="", draft=draft, beam=beam)
+
+    def _with_pause(self, audio: np.ndarray) -> np.ndarray:
+        """Utterance audio read at a pause, with the pause made PAUSE_READ long: Whisper closes
+        the last word only after enough quiet ("I'll call you my..." at 60 ms of it, "Maya." from
+        100 ms on), and a pause is read as soon as it begins (EARLY_LOOK) so replies come sooner."""
+        quiet = self._segmenter.trailing_silence * FRAME_SAMPLES
+        missing = int(PAUSE_READ * SAMPLE_RATE) - quiet
+        if quiet <= 0 or missing <= 0 or quiet > len(audio):
+            return audio
+        return np.concatenate([audio, np.zeros(missing, audio.dtype)])
 
     def _spot(self, frames: list[np.ndarray]) -> None:
         """The spotter hears the frames; a glance at a hit is kept for the final read, and wakes
@@ -468,6 +531,23 @@ class Pipeline:
             self.bus.emit("wake", self.t, word=glance.decision.phrase, by=glance.decision.by)
             self.dialogue.woke(self.t)
             self.session.asleep = False
+            if self._recognizer is None and self._wants_streaming():
+                self._stream_from_the_name(frames)
+
+    def _stream_from_the_name(self, frames: list[np.ndarray]) -> None:
+        """Woken mid-utterance: the command grammar decodes the utterance from the name on while
+        it is spoken (the span heard so far at once, the rest as it comes), so a command that needs
+        its reading (CommandReader: a near miss) has it at the end of speech, where a second
+        decoding of the whole utterance took 0.3 s a second of audio: the slowest step to the reply."""
+        self._recognizer = self._new_recognizer()
+        if self._recognizer is None:
+            return
+        heard = self.wake.heard_audio()
+        coming = sum(len(frame) for frame in frames)  # fed by process() right after this
+        for start in range(0, len(heard) - coming, FRAME_SAMPLES):
+            self._feed(heard[start : min(start + FRAME_SAMPLES, len(heard) - coming)])
+            if self._recognizer is None:
+                return
 
     def _look_ahead(self) -> None:
         """Read the command at a short pause, for _complete_so_far to reuse if the pause lasts.
@@ -503,6 +583,10 @@ class Pipeline:
         log.info("woke on %r, but %s was %r: not for me", self.wake.name_read, reading, heard)
         self.bus.emit("wake_withdrawn", self.t, word=self.wake.name_read, heard=heard)
         self.dialogue.withdraw()
+
+    def _voice_ended(self) -> float:
+        """Audio time of the end of the last voiced frame (before the pause that ended speech)."""
+        return self.t - self._segmenter.trailing_silence * FRAME_SECONDS
 
     def _spoken_samples(self) -> int:
         """Samples of the utterance before its current pause."""
@@ -580,7 +664,7 @@ class Pipeline:
         else:
             if hit is None and self.dialogue.needs_wake_word:
                 if self._idle:
-                    self._before = Phrase(self.wake.heard_audio(), self.t, text)
+                    self._before = Phrase(self.wake.heard_audio(), self._voice_ended(), text)
                 return
             if hit is not None:
                 woke_now = self.dialogue.needs_wake_word
@@ -600,7 +684,8 @@ class Pipeline:
             self.dialogue.thinking()
         else:
             self.dialogue.thinking()
-            intent = self.commands.understand(command, text, self.wake.heard_audio(), self.wake.prompt)
+            intent = self.commands.understand(command, text, self.wake.heard_audio(), self.wake.prompt,
+                                              grammar_text=self._grammar_text)
         if intent.name == UNKNOWN and (name_as == "sounds_alike" or self.wake.unfounded(text, name_as)):
             # The glance took the start of the utterance for the name ("Some of the m(ountains)"
             # read as "Samantha, Samantha," in bench/wake.py); the whole reading has other words
@@ -820,6 +905,9 @@ class Pipeline:
         as they are (a long mail listing starts at once)."""
         self.bus.emit("reply", self.t, text=text)
         self.session.last_reply = text
+        if getattr(self._sink, "text_only", False):
+            self.dialogue.done(self.t)  # the reply is wanted as text (answer): nothing to render
+            return
         pieces = self.voice.sentences(text)
         try:
             first = next(pieces, None)

@@ -28,6 +28,13 @@ ABOVE_FLOOR = 1.5
 FLOOR_RISE = 1.005
 """Per-frame rise of the background estimate while nothing quieter comes (about 1 dB/s)."""
 
+SILENCE_POWER = 100.0
+"""Frame power (of int16 samples; about -70 dBFS) below which nothing is voiced, whatever the
+background: webrtcvad holds its verdict for 80-100 ms after speech stops (its hangover), which
+over a real room's noise the floor test cuts off, but over digital silence (a muted or
+noise-gated headset, a virtual device, a file) the floor is zero and let every frame of the
+hangover through: the end of speech, and so every reply, came 100 ms late."""
+
 
 @dataclass
 class VadUpdate:
@@ -93,6 +100,8 @@ class UtteranceSegmenter:
         power = float(np.dot(samples, samples)) / len(samples)
         floor = self._floor
         self._floor = power if floor is None or power < floor else floor * FLOOR_RISE
+        if power < SILENCE_POWER:
+            return False
         return floor is None or power >= ABOVE_FLOOR * floor
 
     def flush(self) -> VadUpdate:

@@ -64,9 +64,11 @@ class CommandReader:
             log.warning("no command grammar for %s: %s", engine.name, exc)
             return None
 
-    def understand(self, command: str, heard: str, audio: np.ndarray, prompt: str) -> IntentMatch:
+    def understand(self, command: str, heard: str, audio: np.ndarray, prompt: str,
+                   grammar_text: str | None = None) -> IntentMatch:
         """The intent of ``command`` (the part of the reading ``heard`` after the name), from
-        the utterance ``audio`` that the dictation engine read with ``prompt``.
+        the utterance ``audio`` that the dictation engine read with ``prompt``; ``grammar_text``:
+        the command grammar's reading of that audio where it was decoded while spoken.
 
         Templates first; then the sentences they allow near what was heard, weighed by the
         dictation engine on the audio; where it cannot weigh, the nearest template sentence
@@ -75,7 +77,10 @@ class CommandReader:
         if intent.name != UNKNOWN:
             return intent
         # read once: weighed as a candidate, or (where nothing can be weighed) checked for agreement
-        reading = self._grammar_reading(audio) if self.grammar is not None and self.engines.dictation is not None else None
+        reading = None
+        if self.grammar is not None and self.engines.dictation is not None:
+            reading = (self.router.route(self.matcher.strip(grammar_text)) if grammar_text is not None
+                       else self._grammar_reading(audio))
         weighed = self._weighed(command, heard, reading, audio, prompt)
         if weighed is not None:
             return weighed

@@ -21,6 +21,23 @@ from assistant.speech.synth import Synthesizer, choose, load
 
 log = logging.getLogger(__name__)
 
+ONSET_LEVEL = 0.003
+"""Peak (of full scale, about -50 dB) from which a reply's first sentence counts as sounding.
+Piper opens a sentence with 50-70 ms of near silence and espeak-ng often with 50 ms: before the
+first sentence that is only a later start (end of speech to the first sound, bench/voice_latency.py);
+between sentences the pause is the sentence pause's job."""
+
+ONSET_KEEP = 0.01
+"""Seconds kept before the onset, so a soft first consonant is not clipped."""
+
+
+def without_lead_silence(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` from just before the first sample at ONSET_LEVEL (all of them if none is)."""
+    loud = np.flatnonzero(np.abs(samples) >= ONSET_LEVEL)
+    if not loud.size:
+        return samples
+    return samples[max(0, int(loud[0]) - int(ONSET_KEEP * rate)):]
+
 
 class Voice:
     """Turns reply text into 16 kHz mono int16 samples, a sentence at a time."""
@@ -66,18 +83,27 @@ class Voice:
         return problem
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
-        """``text`` spoken a sentence at a time, the sentence pause before each but the first: the first
-        can play while the next is rendered. Numbers, times, addresses and links are first
-        written out the way a person says them (``for_speech``), whatever the engine."""
+        """``text`` spoken a sentence at a time at the sink's rate, the sentence pause before each
+        but the first: the first can play while the next is rendered."""
+        return (pcm for pcm, _rate in self.pieces(text))
+
+    def pieces(self, text: str, rate: int | None = SAMPLE_RATE) -> Iterator[tuple[np.ndarray, int]]:
+        """``text`` a sentence at a time as (int16 samples, their rate): at ``rate``, or where it
+        is None at the synthesizer's own (a Wyoming client takes any rate: no resampling). Numbers,
+        times, addresses and links are first written out the way a person says them
+        (``for_speech``), whatever the engine."""
         spoken = for_speech(text)
-        pause = np.zeros(int(self.settings.sentence_pause * SAMPLE_RATE), np.int16)
         produced = False
         for chunk in self.load().render(spoken):
-            samples = resample(chunk.samples, chunk.rate, SAMPLE_RATE) if chunk.rate != SAMPLE_RATE else chunk.samples
+            samples = chunk.samples if produced else without_lead_silence(chunk.samples, chunk.rate)
+            out_rate = rate or chunk.rate
+            samples = resample(samples, chunk.rate, out_rate) if chunk.rate != out_rate else samples
             if not samples.size:
                 continue
             pcm = float_to_int16(samples * self._volume)
-            yield np.concatenate([pause, pcm]) if produced else pcm  # the pause goes between sentences
+            if produced:  # the pause goes between sentences
+                pcm = np.concatenate([np.zeros(int(self.settings.sentence_pause * out_rate), np.int16), pcm])
+            yield pcm, out_rate
             produced = True
         if not produced and spoken.strip():
             raise SpeechError(f"speech synthesis produced no audio for {text!r}")
