@@ -119,7 +119,9 @@ class SpeechSettings:
 class VoiceSettings:
     engine: str = "auto"
     """Who speaks: "piper" (a neural, human-sounding voice), "espeak" or "pyttsx3" (light
-    engines); "auto" is Piper where its voice is installed, else espeak-ng, else pyttsx3."""
+    engines); "auto" is Piper where its voice is installed, else espeak-ng, else pyttsx3. Or a
+    Wyoming text-to-speech server's address ("tcp://HOST:PORT", e.g. wyoming-piper elsewhere,
+    with `voice` naming one of its voices); the local voice speaks where it fails."""
 
     voice: str = ""
     """For Piper: "en_US-joe-medium" (bundled) or the path of a voice's .onnx (its .onnx.json
@@ -253,7 +255,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("mail.accounts", "security"): ("tls", "starttls", "none"),
     ("mail.accounts", "smtp_security"): ("tls", "starttls", "none"),
 }
-_REMOTE_ALLOWED = frozenset({("speech", "dictation")})
+_REMOTE_ALLOWED = frozenset({("speech", "dictation"), ("voice", "engine")})
 """Settings that may also name an engine on another machine, as a Wyoming address."""
 
 

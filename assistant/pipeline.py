@@ -104,6 +104,7 @@ reading is reused when nobody spoke again. Ending the utterance this early inste
 commands at espeak-ng's gaps between words (measured by the previous change of EARLY_PAUSE)."""
 
 REMOTE_DOWN_NOTICE = "My speech server isn't answering, so I'm listening on my own."
+REMOTE_VOICE_DOWN_NOTICE = "My voice server isn't answering, so I'm speaking on my own."
 
 PAUSE_READ = 0.2
 """Seconds of quiet after the last word that a read at a pause is given (_with_pause)."""
@@ -933,6 +934,8 @@ class Pipeline:
             self.bus.emit("error", self.t, message=str(exc))
         if problem := self.voice.take_problem():
             self.bus.emit("error", self.t, message=f"speech output: {problem}")
+            if self.voice.engine == "wyoming":
+                self._notice = REMOTE_VOICE_DOWN_NOTICE
         if first is None:
             self.dialogue.done(self.t)
             return

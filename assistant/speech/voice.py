@@ -80,7 +80,8 @@ class Voice:
     def take_problem(self) -> str:
         """Why the configured voice does not speak, once (for an ``error`` event); else ""."""
         problem, self._problem = self._problem, ""
-        return problem
+        take = getattr(self._synth, "take_problem", None)  # a remote voice that failed mid-way
+        return problem or (take() if take is not None else "")
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
         """``text`` spoken a sentence at a time at the sink's rate, the sentence pause before each

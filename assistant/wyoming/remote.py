@@ -1,4 +1,5 @@
-"""Engines on another machine, over Wyoming: a bigger Whisper on a server, read from the headset.
+"""Engines on another machine, over Wyoming: a bigger Whisper or another voice on a server,
+used from the headset.
 
 A remote engine that is down or slow never hangs the assistant: every request has a time limit,
 a failure is said once (``take_problem``) and the local engine answers instead, and the remote
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from assistant.audio import SAMPLE_RATE
 from assistant.errors import WyomingError
 from assistant.speech.engines import DictationEngine, Transcript
+from assistant.speech.synth import Chunk, Synthesizer, sentences
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +114,70 @@ class RemoteDictation(DictationEngine):
 
     def score(self, audio: np.ndarray, texts: list[str], prompt: str = "") -> list[float] | None:  # type: ignore[override]
         return self._local.score(audio, texts, prompt) if self._local is not None else None
+
+
+async def _synthesize(uri: str, text: str, voice: str) -> tuple[np.ndarray, int]:
+    from wyoming.audio import AudioChunk, AudioStart
+    from wyoming.client import AsyncClient
+    from wyoming.error import Error
+    from wyoming.tts import Synthesize, SynthesizeVoice
+
+    client = AsyncClient.from_uri(uri)
+    await asyncio.wait_for(client.connect(), CONNECT_SECONDS)
+    try:
+        await client.write_event(Synthesize(text=text, voice=SynthesizeVoice(name=voice) if voice else None).event())
+        rate, width, channels, pieces = SAMPLE_RATE, 2, 1, []
+        while True:
+            event = await asyncio.wait_for(client.read_event(), ANSWER_SECONDS)
+            if event is None:
+                raise WyomingError("the server closed the connection before the end of the audio")
+            if AudioStart.is_type(event.type):
+                start = AudioStart.from_event(event)
+                rate, width, channels = start.rate, start.width, start.channels
+            elif AudioChunk.is_type(event.type):
+                pieces.append(AudioChunk.from_event(event).audio)
+            elif event.type == "audio-stop":
+                break
+            elif Error.is_type(event.type):
+                raise WyomingError(f"the server said: {Error.from_event(event).text}")
+    finally:
+        await client.disconnect()
+    if width != 2:
+        raise WyomingError(f"the server sent {8 * width}-bit audio; 16-bit is expected")
+    samples = np.frombuffer(b"".join(pieces), np.int16).reshape(-1, channels).mean(axis=1)
+    return (samples / 32768.0).astype(np.float32), rate
+
+
+class RemoteSynth(Synthesizer):
+    """Speech from a Wyoming text-to-speech server (wyoming-piper, or another earpiece), a
+    sentence at a time; the local voice where it fails."""
+
+    name = "wyoming"
+
+    def __init__(self, uri: str, voice: str, local: Callable[[], Synthesizer]) -> None:
+        self.uri = uri
+        self.voice = voice
+        self._make_local = local
+        self._local: Synthesizer | None = None
+        self._down_until = 0.0
+        self._problem = ""
+
+    def take_problem(self) -> str:
+        problem, self._problem = self._problem, ""
+        return problem
+
+    def render(self, text: str) -> Iterator[Chunk]:
+        for sentence in sentences(text):
+            if time.monotonic() >= self._down_until:
+                try:
+                    samples, rate = asyncio.run(_synthesize(self.uri, sentence, self.voice))
+                    yield Chunk(samples, rate)
+                    continue
+                except (OSError, asyncio.TimeoutError, WyomingError, ValueError) as exc:
+                    reason = "no answer in time" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
+                    log.warning("the voice server at %s failed (%s): speaking on this machine", self.uri, reason)
+                    self._problem = f"the voice server at {self.uri} failed ({reason}); speaking on this machine"
+                    self._down_until = time.monotonic() + RETRY_SECONDS
+            if self._local is None:
+                self._local = self._make_local()
+            yield from self._local.render(sentence)
