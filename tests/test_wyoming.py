@@ -241,3 +241,75 @@ def test_a_wrong_address_is_a_one_line_error(cli) -> None:
         taken.bind(("127.0.0.1", port))
         taken.listen()
         assert_one_line_error(cli("serve", "wyoming", "--uri", f"tcp://127.0.0.1:{port}"), "cannot listen")
+
+
+SATELLITE = Path(os.environ.get("EARPIECE_SATELLITE_VENV", Path(__file__).resolve().parents[1] / ".venv-satellite"))
+
+MIC = """\
+import sys, time
+speech = open(sys.argv[1], "rb").read()
+silence = bytes(3200)  # 0.1 s of 16 kHz 16-bit mono
+out = sys.stdout.buffer
+def send(data):
+    for at in range(0, len(data), 3200):
+        out.write(data[at : at + 3200]); out.flush(); time.sleep(0.1)
+send(silence * 40)  # 4 s: the satellite connects to its wake service
+send(speech)
+while True:
+    send(silence)
+"""
+
+
+def test_the_real_wyoming_satellite_wakes_on_our_wake_service(server: tuple[str, int], speech, tmp_path: Path) -> None:
+    """wyoming-satellite 1.4.1 (../shared/vendor, in its own virtualenv with wyoming 1.5.4) with
+    --wake-uri on earpiece: a wake phrase said into its mic gives detection and run-pipeline at
+    the test's Home Assistant end."""
+    python = SATELLITE / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"wyoming-satellite is not installed in {SATELLITE} (bash .ci/bootstrap test installs it)")
+    raw = tmp_path / "call.raw"
+    raw.write_bytes(int16(speech.scene(0.3, "Samantha, what time is it?", 1.0)).tobytes())
+    mic = tmp_path / "mic.py"
+    mic.write_text(MIC)
+    port = free_port()
+    satellite = subprocess.Popen(
+        [str(python), "-m", "wyoming_satellite", "--uri", f"tcp://127.0.0.1:{port}", "--name", "test satellite",
+         "--mic-command", f"{sys.executable} {mic} {raw}", "--snd-command", "cat > /dev/null",
+         "--wake-uri", f"tcp://{server[0]}:{server[1]}", "--wake-word-name", "samantha", "--no-zeroconf"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    async def home_assistant() -> list[Event]:
+        from wyoming.satellite import RunSatellite
+
+        deadline = time.monotonic() + 60
+        while True:  # the satellite's port opens once it has started
+            try:
+                client = AsyncTcpClient("127.0.0.1", port)
+                await client.connect()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and satellite.poll() is None, "the satellite did not start"
+                await asyncio.sleep(0.2)
+        got: list[Event] = []
+        try:
+            await client.write_event(RunSatellite().event())
+            while not any(e.type == "run-pipeline" for e in got):
+                event = await asyncio.wait_for(client.read_event(), 40)
+                assert event is not None, "the satellite hung up"
+                got.append(event)
+        finally:
+            await client.disconnect()
+        return got
+
+    try:
+        got = run(home_assistant())
+    finally:
+        satellite.terminate()
+        try:
+            satellite.wait(10)
+        except subprocess.TimeoutExpired:
+            satellite.kill()
+    detections = [e.data for e in got if e.type == "detection"]
+    assert detections and detections[0]["name"] == "samantha", [e.type for e in got]
+    pipeline = next(e.data for e in got if e.type == "run-pipeline")
+    assert pipeline["start_stage"] == "asr", pipeline
