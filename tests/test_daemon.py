@@ -16,8 +16,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
 from conftest import assert_one_line_error
+
+from assistant.audio.wavio import read_wav
 
 
 @pytest.fixture()
@@ -395,3 +398,46 @@ def test_sigterm_mid_dictation_loses_nothing(cli, runtime: Path, headset_config:
     # misreading, not a loss, which bench/letters.py measures)
     assert len(pieces) == 2
     assert re.search(r"\bgarden\b.*\bfull\b.*\byear\b", pieces[1].lower()), pieces[1]
+
+
+def test_the_daemon_serves_wyoming_on_its_own_engines(cli, runtime: Path, headset_config: Path, headset) -> None:
+    import asyncio
+
+    from wyoming.asr import Transcribe, Transcript
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+    from wyoming.client import AsyncTcpClient
+    from wyoming.info import Describe, Info
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    headset_config.write_text(headset_config.read_text() + f'[wyoming]\nserve = true\nuri = "tcp://127.0.0.1:{port}"\n')
+    cli("--config", headset_config, "daemon", "start", check=True)
+    clip = (read_wav(Path(__file__).parent / "data" / "speech" / "jfk-inaugural.wav") * 32767).astype(np.int16)
+
+    async def home_assistant() -> tuple[Info, str, str]:
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(Describe().event())
+            info = Info.from_event(await client.read_event())
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(Transcript(text="what's your name").event())
+            handled = (await client.read_event()).data["text"]
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(Transcribe().event())
+            await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+            for at in range(0, len(clip), 1024):
+                await client.write_event(AudioChunk(rate=16000, width=2, channels=1, audio=clip[at : at + 1024].tobytes()).event())
+            await client.write_event(AudioStop().event())
+            while (event := await client.read_event()) is not None and event.type != "transcript":
+                pass
+            assert event is not None
+        return info, handled, Transcript.from_event(event).text
+
+    try:
+        info, handled, text = asyncio.run(asyncio.wait_for(home_assistant(), 120))
+        assert [m.phrase for m in info.wake[0].models] == ["samantha"]
+        assert handled == "My name is Samantha."
+        assert "fellow americans" in text.lower(), text
+        assert "state: listening" in cli("daemon", "status").stdout, "the assistant goes on listening beside it"
+    finally:
+        cli("daemon", "stop", check=True)

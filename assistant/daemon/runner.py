@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from assistant.mail.store import mail_configured, open_store
 from assistant.mail.watcher import MailWatcher, NewMail, Notice
 from assistant.pipeline import Pipeline
 from assistant.stopping import GracefulStop
+
+if TYPE_CHECKING:
+    from assistant.wyoming.server import WyomingServer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,8 @@ class Daemon:
         self.headset = Headset(lambda: open_live_ends(self.settings), self._report, self._wait_serving)
         self.watcher: MailWatcher | None = None
         self._mail_notices: queue.Queue[Notice] = queue.Queue()
+        self.wyoming: WyomingServer | None = None
+        self._wyoming_calls: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -89,6 +94,7 @@ class Daemon:
         try:
             self.pipeline = build_pipeline(self.settings, self.bus)
             self._load_voice()
+            self._serve_wyoming()
             self.pipeline.start(self.headset)
             self._watch_mail()
             self.headset.open()
@@ -99,6 +105,8 @@ class Daemon:
             self._loop()
         finally:
             self.notifier.stopping()
+            if self.wyoming is not None:
+                self.wyoming.stop()
             if self.watcher is not None:
                 self.watcher.stop()
             if self.pipeline is not None:
@@ -175,8 +183,40 @@ class Daemon:
             settings = self.settings
             self.watcher = MailWatcher(lambda: open_store(settings), self._mail_notices.put).start()
 
+    def _serve_wyoming(self) -> None:
+        """With [wyoming] serve: the Wyoming server on a thread of its own, its requests run here,
+        between frames, on the pipeline's engines."""
+        if not self.settings.wyoming.serve:
+            return
+        from assistant.wyoming.server import CallerWorker, WyomingServer
+        from assistant.wyoming.services import Services
+
+        assert self.pipeline is not None
+        services = Services(self.settings, self.pipeline.engines, self.pipeline.voice, self.pipeline.router)
+        server = WyomingServer(services, self.settings.wyoming.uri, CallerWorker(self._wyoming_call))
+        try:
+            server.start_thread()
+        except EarpieceError as exc:
+            self._error(f"wyoming: {exc}")  # the assistant itself goes on
+            return
+        self.wyoming = server
+
+    def _wyoming_call(self, call: Callable[[], Any]) -> "Future[Any]":
+        future: Future[Any] = Future()
+        self._wyoming_calls.put((call, future))
+        return future
+
     def _service(self) -> None:
-        """Apply what arrived since the last frame: a reload, mail, control commands."""
+        """Apply what arrived since the last frame: a reload, mail, Wyoming requests, control commands."""
+        while True:
+            try:
+                call, answer = self._wyoming_calls.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                answer.set_result(call())
+            except Exception as exc:  # the server reports it to its client
+                answer.set_exception(exc)
         if self._reload_requested.is_set():
             self._reload_requested.clear()
             self._reload()
@@ -252,6 +292,10 @@ class Daemon:
         pipeline.carry_on(self.pipeline)  # a letter being dictated stays open
         self.settings, self.pipeline = settings, pipeline
         pipeline.start(self.headset, samples)
+        if self.wyoming is not None:
+            from assistant.wyoming.services import Services
+
+            self.wyoming.update(Services(settings, pipeline.engines, pipeline.voice, pipeline.router))
         if mail_changed:
             self._watch_mail()
         self.bus.emit("reload", self._t(), source=str(settings.source) if settings.source else "defaults")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlparse
@@ -98,6 +99,20 @@ class Worker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class CallerWorker(Worker):
+    """Runs each call wherever ``submit`` hands it: the daemon's audio loop, between frames, so the
+    engines it shares with the pipeline are only ever used from that one thread."""
+
+    def __init__(self, submit: Callable[[Callable[[], Any]], "Future[Any]"]) -> None:
+        self._submit = submit
+
+    async def run(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self._submit(partial(call, *args)))
+
+    def close(self) -> None:
+        pass
 
 
 class ConnectionHandler(AsyncEventHandler):
@@ -252,20 +267,29 @@ class ConnectionHandler(AsyncEventHandler):
 
 
 class WyomingServer:
-    """The server: ``run()`` until SIGTERM, SIGINT or ``stop()``."""
+    """The server: ``run()`` until SIGTERM, SIGINT or ``stop()``; or ``start_thread()`` beside
+    the daemon's audio loop."""
 
-    def __init__(self, services: Services, uri: str) -> None:
-        self.services = services
+    def __init__(self, services: Services, uri: str, worker: Worker | None = None) -> None:
         self.uri = parse_uri(uri)
-        self.worker = Worker()
+        self.worker = worker or Worker()
+        self.services = services
         self.info = describe(services)
         self._stopped: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def update(self, services: Services) -> None:
+        """New engines or settings (a daemon reload): new connections use them."""
+        self.services, self.info = services, describe(services)
 
     async def run(self, ready: Callable[[], None] = lambda: None) -> None:
         self._stopped = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._stopped.set)
+        self._loop = asyncio.get_running_loop()
+        signals = threading.current_thread() is threading.main_thread()
+        if signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._loop.add_signal_handler(signum, self._stopped.set)
         server = AsyncServer.from_uri(self.uri)
         try:
             await server.start(self._handler)
@@ -278,12 +302,36 @@ class WyomingServer:
         finally:
             await server.stop()
             self.worker.close()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
+            if signals:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    self._loop.remove_signal_handler(signum)
+
+    def start_thread(self) -> None:
+        """Serve from a thread of its own; returns once listening, or raises why it cannot."""
+        listening = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            try:
+                asyncio.run(self.run(listening.set))
+            except BaseException as exc:  # reported to start_thread's caller, or logged once running
+                failure.append(exc)
+                if listening.is_set():
+                    log.exception("the Wyoming server stopped")
+            finally:
+                listening.set()
+
+        self._thread = threading.Thread(target=serve, name="wyoming-server", daemon=True)
+        self._thread.start()
+        listening.wait()
+        if failure:
+            raise failure[0] if isinstance(failure[0], WyomingError) else WyomingError(f"the Wyoming server failed: {failure[0]}")
 
     def stop(self) -> None:
-        if self._stopped is not None:
-            self._stopped.set()
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def _handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> ConnectionHandler:
         return ConnectionHandler(self.services, self.info, self.worker, reader, writer)
