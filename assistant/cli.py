@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     wyoming = serve_sub.add_parser("wyoming", parents=[common], help="speech to text, text to speech, wake phrases and "
                                    "earpiece's skills as a Wyoming server (no authentication: loopback by default)")
     wyoming.add_argument("--uri", metavar="URI", help="tcp://HOST:PORT or unix://PATH (default: [wyoming] uri, tcp://127.0.0.1:10700)")
+    wyoming.add_argument("--zeroconf", metavar="NAME", nargs="?", const="earpiece", default=None,
+                         help="advertise it for Home Assistant's discovery (mDNS _wyoming._tcp; default name: earpiece)")
     wyoming.set_defaults(handler=cmd_serve_wyoming)
 
     devices = sub.add_parser("devices", parents=[common], help="list audio devices (* = selected by the config)")
@@ -361,15 +363,18 @@ def cmd_serve_wyoming(args: argparse.Namespace) -> int:
     from assistant.config import user_config_path
     from assistant.intents.router import Router
     from assistant.speech.voice import Voice
-    from assistant.wyoming.server import WyomingServer, parse_uri
+    from assistant.wyoming.server import WyomingServer, check_advertisable, parse_uri
     from assistant.wyoming.services import Services
 
     settings = load_settings(args.config)
     uri = parse_uri(args.uri or settings.wyoming.uri)  # a wrong address fails before the models load
+    zeroconf = args.zeroconf if args.zeroconf is not None else settings.wyoming.zeroconf
+    if zeroconf:
+        check_advertisable(uri)
     router = Router.for_config_dir((settings.source or user_config_path()).parent)
     voice = Voice(settings.voice)
     voice.load()
-    server = WyomingServer(Services(settings, load_engines(settings), voice, router), uri)
+    server = WyomingServer(Services(settings, load_engines(settings), voice, router), uri, zeroconf=zeroconf)
     print(f"earpiece: serving Wyoming on {uri}", file=sys.stderr, flush=True)
     asyncio.run(server.run())
     return 0

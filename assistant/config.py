@@ -217,6 +217,10 @@ class WyomingSettings:
     no authentication: anyone who can connect may use the engines and the skills, so it listens
     on this machine only unless you choose another address."""
 
+    zeroconf: str = ""
+    """Advertise the server on the local network under this name (mDNS ``_wyoming._tcp``, which
+    Home Assistant discovers); empty: not advertised. Needs a uri other machines can reach."""
+
     serve: bool = False
     """The daemon serves Wyoming too (one process, one copy of the models: the requests are run
     between audio frames)."""

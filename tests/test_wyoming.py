@@ -313,3 +313,37 @@ def test_the_real_wyoming_satellite_wakes_on_our_wake_service(server: tuple[str,
     assert detections and detections[0]["name"] == "samantha", [e.type for e in got]
     pipeline = next(e.data for e in got if e.type == "run-pipeline")
     assert pipeline["start_stage"] == "asr", pipeline
+
+
+def test_zeroconf_advertises_the_server_for_home_assistant(tmp_path: Path) -> None:
+    from zeroconf.asyncio import AsyncZeroconf
+
+    port, name = free_port(), f"earpiece-test-{os.getpid()}"
+    env = dict(os.environ, **{f"XDG_{n.upper()}_HOME": str(tmp_path / n) for n in ("config", "data", "state")})
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "wyoming", "--uri", f"tcp://0.0.0.0:{port}",
+                             "--zeroconf", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    async def browse() -> Any:
+        browser = AsyncZeroconf()
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                info = await browser.async_get_service_info("_wyoming._tcp.local.", f"{name}._wyoming._tcp.local.", 1000)
+                if info is not None:
+                    return info
+            return None
+        finally:
+            await browser.async_close()
+
+    try:
+        info = run(browse())
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert info is not None and info.port == port, "Home Assistant finds it as a _wyoming._tcp service"
+
+
+def test_zeroconf_for_a_loopback_server_is_a_one_line_error(cli) -> None:
+    assert_one_line_error(cli("serve", "wyoming", "--uri", "tcp://127.0.0.1:10777", "--zeroconf"),
+                          "only takes connections from this one")

@@ -193,8 +193,9 @@ class Daemon:
 
         assert self.pipeline is not None
         services = Services(self.settings, self.pipeline.engines, self.pipeline.voice, self.pipeline.router)
-        server = WyomingServer(services, self.settings.wyoming.uri, CallerWorker(self._wyoming_call))
         try:
+            server = WyomingServer(services, self.settings.wyoming.uri, CallerWorker(self._wyoming_call),
+                                   zeroconf=self.settings.wyoming.zeroconf)
             server.start_thread()
         except EarpieceError as exc:
             self._error(f"wyoming: {exc}")  # the assistant itself goes on

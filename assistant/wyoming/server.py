@@ -63,6 +63,15 @@ def parse_uri(uri: str) -> str:
     raise WyomingError(f'"{uri}" is not a Wyoming address: give tcp://HOST:PORT or unix://PATH')
 
 
+def check_advertisable(uri: str) -> None:
+    """Zeroconf tells other machines where to connect: a loopback or Unix socket server has
+    nothing to tell them."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "tcp" or parsed.hostname in ("127.0.0.1", "localhost", "::1"):
+        raise WyomingError(f"zeroconf advertises the server to other machines, but {uri} only takes "
+                           "connections from this one: give --uri tcp://0.0.0.0:10700 (no authentication: your network only)")
+
+
 def describe(services: Services) -> Info:
     """What this server offers; everything ``installed``, or Home Assistant ignores it."""
 
@@ -270,8 +279,13 @@ class WyomingServer:
     """The server: ``run()`` until SIGTERM, SIGINT or ``stop()``; or ``start_thread()`` beside
     the daemon's audio loop."""
 
-    def __init__(self, services: Services, uri: str, worker: Worker | None = None) -> None:
+    def __init__(self, services: Services, uri: str, worker: Worker | None = None, zeroconf: str = "") -> None:
         self.uri = parse_uri(uri)
+        self.zeroconf = zeroconf
+        """Name to advertise the server under (mDNS ``_wyoming._tcp``, Home Assistant's
+        discovery); empty: not advertised."""
+        if zeroconf:
+            check_advertisable(self.uri)
         self.worker = worker or Worker()
         self.services = services
         self.info = describe(services)
@@ -296,15 +310,36 @@ class WyomingServer:
         except OSError as exc:
             raise WyomingError(f"cannot listen on {self.uri}: {exc.strerror or exc}") from None
         log.info("serving Wyoming on %s", self.uri)
-        ready()
+        advertised = None
         try:
+            if self.zeroconf:
+                advertised = await self._advertise()
+            ready()
             await self._stopped.wait()
         finally:
+            if advertised is not None:
+                await advertised.async_close()
             await server.stop()
             self.worker.close()
             if signals:
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     self._loop.remove_signal_handler(signum)
+
+    async def _advertise(self) -> Any:
+        """Announce the server on the local network; returns the zeroconf instance to close."""
+        try:
+            from wyoming.zeroconf import HomeAssistantZeroconf
+        except ImportError:
+            raise WyomingError("zeroconf advertising needs the zeroconf package: pip install zeroconf") from None
+        parsed = urlparse(self.uri)
+        host = parsed.hostname if parsed.hostname not in (None, "0.0.0.0", "::") else None
+        try:
+            announcer = HomeAssistantZeroconf(port=int(parsed.port or 0), name=self.zeroconf, host=host)
+            await announcer.register_server()
+        except OSError as exc:
+            raise WyomingError(f"cannot advertise on the network (zeroconf): {exc}") from None
+        log.info("advertised as %s._wyoming._tcp.local. at %s:%s", self.zeroconf, announcer.host, parsed.port)
+        return getattr(announcer, "_aiozc", None)
 
     def start_thread(self) -> None:
         """Serve from a thread of its own; returns once listening, or raises why it cannot."""
