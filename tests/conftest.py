@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+import socket
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +140,26 @@ def start_live(headset: VirtualHeadset, tmp_path: Path, extra: str = "") -> tupl
          "--start-time", "2026-11-25T15:10:00"],
         env=headset.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return proc, events
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[Any], what: str = "the server", timeout: float = 120) -> None:
+    """Until ``proc`` takes connections on ``port`` (it must not exit first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"{what} exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"{what} did not start"
+            time.sleep(0.2)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:

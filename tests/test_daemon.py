@@ -18,7 +18,7 @@ from typing import Iterator
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, free_port
 
 from assistant.audio.wavio import read_wav
 
@@ -408,9 +408,7 @@ def test_the_daemon_serves_wyoming_on_its_own_engines(cli, runtime: Path, headse
     from wyoming.client import AsyncTcpClient
     from wyoming.info import Describe, Info
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     headset_config.write_text(headset_config.read_text() + f'[wyoming]\nserve = true\nuri = "tcp://127.0.0.1:{port}"\n')
     cli("--config", headset_config, "daemon", "start", check=True)
     clip = (read_wav(Path(__file__).parent / "data" / "speech" / "jfk-inaugural.wav") * 32767).astype(np.int16)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile
 import soxr
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, free_port, wait_for_port
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
@@ -34,12 +34,6 @@ CHUNK = 1024
 """Samples per audio-chunk sent, as Home Assistant's satellites send them."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     home = tmp_path_factory.mktemp("wyoming-home")
@@ -48,15 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "wyoming", "--uri", f"tcp://127.0.0.1:{port}"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while True:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the Wyoming server did not start"
-            time.sleep(0.2)
+    wait_for_port(port, proc, "the Wyoming server")
     yield "127.0.0.1", port
     proc.terminate()
     try:

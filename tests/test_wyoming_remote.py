@@ -12,28 +12,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from conftest import free_port, wait_for_port
 
 from assistant.config import SpeechSettings, Settings, VoiceSettings, parse_text
 
 PEERS = Path(os.environ.get("EARPIECE_PEERS_VENV", Path(__file__).resolve().parents[1] / ".venv-peers"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, "the peer server exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, "the peer server did not start"
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +32,7 @@ def faster_whisper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                              "--data-dir", str(tmp_path_factory.mktemp("wfw")), "--local-files-only"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port(port, proc)
+        wait_for_port(port, proc, "wyoming-faster-whisper")
         yield port, proc
     finally:
         proc.kill()
@@ -69,7 +52,7 @@ def piper_server() -> Iterator[int]:
                              "--voice", "en_US-joe-medium", "--data-dir", str(voices), "--local-files-only"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port(port, proc)
+        wait_for_port(port, proc, "wyoming-piper")
         yield port
     finally:
         proc.kill()

@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
@@ -38,6 +38,17 @@ if TYPE_CHECKING:
     from assistant.wyoming.server import WyomingServer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def drained(waiting: "queue.Queue[T]") -> Iterator[T]:
+    """What is in ``waiting`` now, without blocking (the audio loop serves it between frames)."""
+    while True:
+        try:
+            yield waiting.get_nowait()
+        except queue.Empty:
+            return
 
 STATUS_FRAMES = 10
 """Frames between two refreshes of the status snapshot (and after every command at once):
@@ -209,11 +220,7 @@ class Daemon:
 
     def _service(self) -> None:
         """Apply what arrived since the last frame: a reload, mail, Wyoming requests, control commands."""
-        while True:
-            try:
-                call, answer = self._wyoming_calls.get_nowait()
-            except queue.Empty:
-                break
+        for call, answer in drained(self._wyoming_calls):
             try:
                 answer.set_result(call())
             except Exception as exc:  # the server reports it to its client
@@ -222,22 +229,15 @@ class Daemon:
             self._reload_requested.clear()
             self._reload()
             self._update_status()
-        while self.pipeline is not None:
-            try:
-                notice = self._mail_notices.get_nowait()
-            except queue.Empty:
-                break
+        pipeline = self.pipeline
+        for notice in drained(self._mail_notices) if pipeline is not None else ():
             if isinstance(notice, NewMail):
-                self.pipeline.new_mail(notice.envelopes, announce=not self._muted, count=notice.count)
+                pipeline.new_mail(notice.envelopes, announce=not self._muted, count=notice.count)
             elif notice.recovered:
                 self.bus.emit("mail", self._t(), action="reconnected", uid="")
             else:
                 self._error(f"mail: {notice.message}")
-        while True:
-            try:
-                request, future = self._commands.get_nowait()
-            except queue.Empty:
-                return
+        for request, future in drained(self._commands):
             try:
                 response = self._apply(request)
             except Exception as exc:  # a failing command is an answer, never a dead daemon
