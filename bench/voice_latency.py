@@ -155,6 +155,12 @@ the last voiced 10 ms of each question to the first sound of its reply, as a use
 
 Piper against espeak-ng (the baseline, same run): p50 {piper / base:.2f}x. Goals with Piper: p50 <= 450 ms, p95 <= 700 ms;
 idle RSS <= 250 MB, idle CPU <= 3 %.
+
+Idle RSS with Piper: its weights (63 MB, float32) and onnxruntime are resident from the start,
+about 130 MB over espeak-ng. Tried: onnxruntime without its memory arena (60 MB less after the
+first replies) and without memory patterns (46 MB less after ten replies of different lengths),
+both kept. Not done: a quantized voice (its intelligibility unmeasured), unloading the voice when
+idle (the next reply would wait 0.4 s for it).
 """
     print(body)
     write_section("Voice latency", body)

@@ -15,15 +15,15 @@ from assistant.errors import AudioError
 
 log = logging.getLogger(__name__)
 
-CAPTURE_BLOCK = 0.05
+CAPTURE_BLOCK = 0.1
 """Seconds per capture callback. The capture path (PortAudio's callback thread and the
 PulseAudio client's own) costs by wake-ups, not by samples: a plain capture loop on the virtual
 headset took 1.90 % of a core with 20 ms blocks, 0.83 % with 50 ms and 0.53 % with 100 ms
-(measured side by side). But a block is also how late a sound is heard: a process that answers
-the mic's first sound at once answered after 120 ms (median) with 100 ms blocks and 60 ms with
-50 ms (the mic feed and speaker recorded together on the virtual headset), and a reply follows
-the end of speech by as much. The 0.3 % of a core buys 60 ms off every reply; wyoming-satellite
-reads 64 ms chunks."""
+(measured side by side). A block is also how late a sound is heard: a process that answers the
+mic's first sound at once answered after 120 ms (median) with 100 ms blocks and 60 ms with 50 ms,
+and the daemon's replies came 40 ms sooner (bench/voice_latency.py, Piper p50 475 against 515
+ms). But the daemon then took 1.55 % of a core on silence against 0.90 %, and more on talk
+(bench/wake.py's live part), over the idle goal: 100 ms stays. wyoming-satellite reads 64 ms."""
 
 
 class MicSource:
