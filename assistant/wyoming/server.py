@@ -265,13 +265,17 @@ class ConnectionHandler(AsyncEventHandler):
     async def _speak(self, text: str) -> None:
         if not text.strip():
             return
-        pieces = await self.worker.run(lambda: list(self.services.synthesize(text)))
-        rate = pieces[0][1] if pieces else SAMPLE_RATE
+        # a sentence at a time: the first goes out while the next is rendered
+        pieces = self.services.synthesize(text)
+        piece = await self.worker.run(next, pieces, None)
+        rate = piece[1] if piece is not None else SAMPLE_RATE
         await self.write_event(AudioStart(rate=rate, width=2, channels=1).event())
-        for pcm, _rate in pieces:
+        while piece is not None:
+            pcm = piece[0]
             for start in range(0, len(pcm), AUDIO_CHUNK_SAMPLES):
                 block = pcm[start : start + AUDIO_CHUNK_SAMPLES]
                 await self.write_event(AudioChunk(rate=rate, width=2, channels=1, audio=block.tobytes()).event())
+            piece = await self.worker.run(next, pieces, None)
         await self.write_event(AudioStop().event())
 
 

@@ -8,7 +8,7 @@
 - 20 clients transcribing at once: all answered, none dropped; the wall time of all against
   the same 20 one after another.
 
-Run: .venv/bin/python bench/wyoming.py   (writes "Wyoming" in docs/benchmarks.md)
+Run: .venv/bin/python bench/wyoming_server.py   (writes "Wyoming" in docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def main() -> None:
     same = sum(a == b for a, b in zip(in_a_row, at_once))
     elapsed = time.monotonic() - started
     ratio = sum(remote) / sum(local)
-    body = f"""Script: `bench/wyoming.py` ({len(clips)} clips x 2 rounds: {len(CLIPS)} commands in {", ".join(v.name for v in VOICES[:2])};
+    body = f"""Script: `bench/wyoming_server.py` ({len(clips)} clips x 2 rounds: {len(CLIPS)} commands in {", ".join(v.name for v in VOICES[:2])};
 {len(REPLIES)} replies x 2; {CONCURRENT} clients; {elapsed:.0f} s). `earpiece serve wyoming` on loopback, driven by the
 `wyoming` library's AsyncTcpClient, a new connection per request (as Home Assistant opens them).
 
