@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 import platformdirs
 
 from assistant.errors import ConfigError
+from assistant.wyoming.address import address_problem, is_address
 
 APP = "earpiece"
 
@@ -267,22 +268,6 @@ _REMOTE_ALLOWED = frozenset({("speech", "dictation"), ("voice", "engine")})
 """Settings that may also name an engine on another machine, as a Wyoming address."""
 
 
-def _remote_problem(uri: str) -> str:
-    """What is wrong with a Wyoming address, or "" """
-    from urllib.parse import urlparse
-
-    parsed = urlparse(uri)
-    try:
-        port = parsed.port
-    except ValueError:
-        port = None
-    if parsed.scheme == "tcp" and (not parsed.hostname or port is None):
-        return f'"{uri}" needs a host and a port, e.g. tcp://192.168.1.20:10300'
-    if parsed.scheme == "unix" and not parsed.path:
-        return f'"{uri}" needs a socket path, e.g. unix:///run/whisper.sock'
-    return ""
-
-
 _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("audio", "vad_aggressiveness"): (0, 3),
     ("audio", "end_silence"): (0.1, 5.0),
@@ -452,8 +437,8 @@ def _build(cls: type, table: str, rule_table: str, value: dict[str, Any], report
             continue
         choices = _CHOICES.get((rule_table, key))
         remote_allowed = (rule_table, key) in _REMOTE_ALLOWED
-        if remote_allowed and isinstance(converted, str) and converted.startswith(("tcp://", "unix://")):
-            problem = _remote_problem(converted)
+        if remote_allowed and isinstance(converted, str) and is_address(converted):
+            problem = address_problem(converted)
             if problem:
                 report(table, key, problem)
                 continue

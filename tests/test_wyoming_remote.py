@@ -5,7 +5,6 @@ the real wyoming-piper (PyPI, in their own virtualenv: .ci/bootstrap installs th
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path

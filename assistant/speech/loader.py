@@ -8,6 +8,7 @@ from assistant.config import Settings
 from assistant.errors import ModelError
 from assistant.speech.engines import DictationEngine, StreamingEngine
 from assistant.speech.models import find_vosk_model, missing_files, search_dirs
+from assistant.wyoming.address import is_address
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def load_dictation(settings: Settings) -> DictationEngine | None:
         return WhisperDictation(find_whisper_model(settings.speech.whisper_model, search_dirs()),
                                 settings.speech.whisper_threads)
 
-    if settings.speech.dictation.startswith(("tcp://", "unix://")):
+    if is_address(settings.speech.dictation):
         from assistant.wyoming.remote import RemoteDictation
 
         remote = RemoteDictation(settings.speech.dictation, local)

@@ -27,6 +27,7 @@ import numpy as np
 
 from assistant.config import VoiceSettings
 from assistant.errors import SpeechError
+from assistant.wyoming.address import is_address
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ class Pyttsx3Synth(Synthesizer):
 
 def choose(settings: VoiceSettings) -> tuple[str, str]:
     """The engine that will speak, and why (one line for the user)."""
-    if settings.engine.startswith(("tcp://", "unix://")):
+    if is_address(settings.engine):
         return "wyoming", f'[voice] engine = "{settings.engine}": a Wyoming text-to-speech server'
     if settings.engine != "auto":
         return settings.engine, f"[voice] engine = \"{settings.engine}\""

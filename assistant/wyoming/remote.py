@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from typing import Callable, Iterator
-from urllib.parse import urlparse
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from assistant.audio import SAMPLE_RATE
 from assistant.errors import WyomingError
 from assistant.speech.engines import DictationEngine, Transcript
 from assistant.speech.synth import Chunk, Synthesizer, sentences
+from assistant.wyoming.address import address_problem
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,32 @@ RETRY_SECONDS = 30.0
 
 CHUNK_SAMPLES = 1024
 
+FAILURES = (OSError, asyncio.TimeoutError, WyomingError, ValueError)
+"""What a remote engine that is down, slow or misbehaving raises."""
 
-def is_uri(value: str) -> bool:
-    return value.startswith(("tcp://", "unix://"))
+
+class Outage:
+    """A remote engine's failures: whether to try it now, and why it did not answer (said once)."""
+
+    def __init__(self, what: str, uri: str, instead: str) -> None:
+        self._what, self._uri, self._instead = what, uri, instead
+        self._until = 0.0
+        self._problem = ""
+
+    def up(self) -> bool:
+        """Try the remote engine now? Not for RETRY_SECONDS after a failure."""
+        return time.monotonic() >= self._until
+
+    def failed(self, exc: BaseException) -> None:
+        reason = "no answer in time" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
+        log.warning("the %s at %s failed (%s): %s", self._what, self._uri, reason, self._instead)
+        self._problem = f"the {self._what} at {self._uri} failed ({reason}); {self._instead}"
+        self._until = time.monotonic() + RETRY_SECONDS
+
+    def take_problem(self) -> str:
+        """Why the remote engine did not answer, once (for an error event and a spoken notice)."""
+        problem, self._problem = self._problem, ""
+        return problem
 
 
 async def _transcribe(uri: str, audio: np.ndarray) -> str:
@@ -73,15 +96,14 @@ class RemoteDictation(DictationEngine):
     engine does that where it is loaded."""
 
     def __init__(self, uri: str, local: Callable[[], DictationEngine | None]) -> None:
-        parsed = urlparse(uri)
-        if parsed.scheme not in ("tcp", "unix") or (parsed.scheme == "tcp" and not parsed.port):
-            raise WyomingError(f'"{uri}" is not a Wyoming address: give tcp://HOST:PORT or unix://PATH')
+        if problem := address_problem(uri):
+            raise WyomingError(problem)
         self.uri = uri
         self.name = f"wyoming ({uri})"
         self._make_local = local
         self._local: DictationEngine | None = None
-        self._down_until = 0.0
-        self._problem = ""
+        self._outage = Outage("speech server", uri, "reading on this machine")
+        self.take_problem = self._outage.take_problem
 
     def local(self) -> DictationEngine | None:
         """The local engine, loaded on first need."""
@@ -89,24 +111,14 @@ class RemoteDictation(DictationEngine):
             self._local = self._make_local()
         return self._local
 
-    def take_problem(self) -> str:
-        """Why the remote engine did not answer, once (for an error event and a spoken notice)."""
-        problem, self._problem = self._problem, ""
-        return problem
-
     def transcribe(self, audio: np.ndarray, prompt: str = "", words: bool = False, careful: bool = False,
                    glance: bool = False, draft: bool = False, beam: int = 1) -> Transcript:
-        if time.monotonic() >= self._down_until:
+        if self._outage.up():
             pcm = audio if audio.dtype == np.int16 else (np.clip(audio, -1, 1) * 32767).astype(np.int16)
             try:
                 return Transcript(asyncio.run(_transcribe(self.uri, pcm)), engine=self.name)
-            except (OSError, asyncio.TimeoutError, WyomingError, ValueError) as exc:
-                reason = str(exc) or type(exc).__name__
-                if isinstance(exc, asyncio.TimeoutError):
-                    reason = "no answer in time"
-                log.warning("the speech server at %s failed (%s): reading on this machine", self.uri, reason)
-                self._problem = f"the speech server at {self.uri} failed ({reason}); reading on this machine"
-                self._down_until = time.monotonic() + RETRY_SECONDS
+            except FAILURES as exc:
+                self._outage.failed(exc)
         local = self.local()
         if local is None:
             return Transcript("", engine=self.name)
@@ -159,25 +171,18 @@ class RemoteSynth(Synthesizer):
         self.voice = voice
         self._make_local = local
         self._local: Synthesizer | None = None
-        self._down_until = 0.0
-        self._problem = ""
-
-    def take_problem(self) -> str:
-        problem, self._problem = self._problem, ""
-        return problem
+        self._outage = Outage("voice server", uri, "speaking on this machine")
+        self.take_problem = self._outage.take_problem
 
     def render(self, text: str) -> Iterator[Chunk]:
         for sentence in sentences(text):
-            if time.monotonic() >= self._down_until:
+            if self._outage.up():
                 try:
                     samples, rate = asyncio.run(_synthesize(self.uri, sentence, self.voice))
                     yield Chunk(samples, rate)
                     continue
-                except (OSError, asyncio.TimeoutError, WyomingError, ValueError) as exc:
-                    reason = "no answer in time" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
-                    log.warning("the voice server at %s failed (%s): speaking on this machine", self.uri, reason)
-                    self._problem = f"the voice server at {self.uri} failed ({reason}); speaking on this machine"
-                    self._down_until = time.monotonic() + RETRY_SECONDS
+                except FAILURES as exc:
+                    self._outage.failed(exc)
             if self._local is None:
                 self._local = self._make_local()
             yield from self._local.render(sentence)

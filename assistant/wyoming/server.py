@@ -36,7 +36,8 @@ from assistant.audio import SAMPLE_RATE
 from assistant.errors import EarpieceError, WyomingError
 from assistant.speech.synth import sentences as split_sentences
 from assistant.wake.stream import StreamWakeDetector
-from assistant.wyoming.services import HANDLE_PROGRAM, WAKE_PROGRAM, WHISPER_PROGRAM, Services
+from assistant.wyoming.address import address_problem
+from assistant.wyoming.services import HANDLE_PROGRAM, WAKE_PROGRAM, Services
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +50,10 @@ AUDIO_CHUNK_SAMPLES = 1024
 
 def parse_uri(uri: str) -> str:
     """``uri`` checked: tcp://HOST:PORT or unix://PATH, else a clear error."""
-    parsed = urlparse(uri)
-    if parsed.scheme == "tcp":
-        try:
-            port = parsed.port
-        except ValueError:
-            port = None
-        if not parsed.hostname or port is None:
-            raise WyomingError(f'"{uri}" needs a host and a port, e.g. tcp://127.0.0.1:10700')
-        return uri
-    if parsed.scheme == "unix" and parsed.path:
-        return uri
-    raise WyomingError(f'"{uri}" is not a Wyoming address: give tcp://HOST:PORT or unix://PATH')
+    problem = address_problem(uri)
+    if problem:
+        raise WyomingError(problem)
+    return uri
 
 
 def check_advertisable(uri: str) -> None:

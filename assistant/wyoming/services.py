@@ -16,7 +16,8 @@ from assistant.config import Settings
 from assistant.events import Event, EventBus
 from assistant.intents.router import UNKNOWN, Router
 from assistant.pipeline import Pipeline, TextOnlySink
-from assistant.speech.engines import Engines, StreamingRecognizer
+from assistant.speech.engines import Engines
+from assistant.speech.synth import BUNDLED_PIPER_VOICE
 from assistant.speech.voice import Voice
 from assistant.wake.stream import StreamWakeDetector
 
@@ -47,7 +48,6 @@ class Services:
         self.engines = engines
         self.voice = voice
         self.router = router
-        self._now = now
         self._replies: list[str] = []
         bus = EventBus()
         bus.subscribe(self._on_event)
@@ -76,12 +76,8 @@ class Services:
 
     @property
     def voice_name(self) -> str:
-        from assistant.speech.synth import choose
-
-        engine, _why = choose(self.voice.settings)
+        engine = self.voice.engine
         if engine == "piper":
-            from assistant.speech.synth import BUNDLED_PIPER_VOICE
-
             return self.voice.settings.voice or BUNDLED_PIPER_VOICE
         return self.voice.settings.voice or ("en-us" if engine == "espeak" else "default")
 
@@ -102,10 +98,6 @@ class Services:
         if program == WHISPER_PROGRAM and self.engines.dictation is not None:
             return self.engines.dictation.transcribe(audio, prompt="", beam=1).text
         return self.engines.streaming.recognizer().read(audio).text
-
-    def recognizer(self) -> StreamingRecognizer:
-        """A streaming recognizer for partial transcripts (the streaming program)."""
-        return self.engines.streaming.recognizer()
 
     def synthesize(self, text: str) -> Iterator[tuple[np.ndarray, int]]:
         """``text`` as audio, a sentence at a time, at the voice's own rate."""
