@@ -59,10 +59,12 @@ class CommandReader:
                         "a Vosk model with that word, or a different wake word, makes it cheaper to spot",
                         engine.name, ", ".join(unknown))
         try:
-            return build_grammar(self.router.intents, self.matcher.phrases, engine.knows)
+            grammar = build_grammar(self.router.intents, self.matcher.phrases, engine.knows)
+            engine.prepare(grammar)
         except Exception as exc:  # a grammar is an optimisation: without it, dictation still works
             log.warning("no command grammar for %s: %s", engine.name, exc)
             return None
+        return grammar
 
     def understand(self, command: str, heard: str, audio: np.ndarray, prompt: str,
                    grammar_text: str | None = None) -> IntentMatch:

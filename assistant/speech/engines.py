@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from assistant.audio import FRAME_SAMPLES
 from assistant.speech.phonetics import Phonetics
+
+if TYPE_CHECKING:
+    from assistant.intents.grammar import Grammar
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ class StreamingEngine(ABC):
         """A streaming spotter for ``phrases`` (phrase → sensitivity 0..1), or None when this
         engine cannot spot them all (then the dictation engine reads each idle utterance)."""
         return None
+
+    def prepare(self, grammar: "Sequence[str] | Grammar") -> None:
+        """Get ready to recognize ``grammar`` (compile it now), so the first recognizer for it
+        costs no more than the next: the first command after a start need not wait for it."""
 
     def knows(self, word: str) -> bool:
         """Whether the engine can recognize ``word`` at all (its dictionary or vocabulary)."""
