@@ -84,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     wyoming.add_argument("--zeroconf", metavar="NAME", nargs="?", const="earpiece", default=None,
                          help="advertise it for Home Assistant's discovery (mDNS _wyoming._tcp; default name: earpiece)")
     wyoming.set_defaults(handler=cmd_serve_wyoming)
+    satellite = serve_sub.add_parser("satellite", parents=[common], help="the headset as a Home Assistant voice "
+                                     "satellite: its wake phrase heard here, the command and the reply through Home Assistant")
+    satellite.add_argument("--uri", metavar="URI", help="where Home Assistant connects: tcp://HOST:PORT (default: "
+                           "[wyoming] satellite_uri, tcp://127.0.0.1:10701; use tcp://0.0.0.0:10701 for another machine)")
+    satellite.add_argument("--zeroconf", metavar="NAME", nargs="?", const="earpiece", default=None,
+                           help="advertise it for Home Assistant's discovery (mDNS _wyoming._tcp)")
+    satellite.set_defaults(handler=cmd_serve_satellite)
 
     devices = sub.add_parser("devices", parents=[common], help="list audio devices (* = selected by the config)")
     devices.set_defaults(handler=cmd_devices)
@@ -376,6 +383,33 @@ def cmd_serve_wyoming(args: argparse.Namespace) -> int:
     voice.load()
     server = WyomingServer(Services(settings, load_engines(settings), voice, router), uri, zeroconf=zeroconf)
     print(f"earpiece: serving Wyoming on {uri}", file=sys.stderr, flush=True)
+    asyncio.run(server.run())
+    return 0
+
+
+def cmd_serve_satellite(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from assistant.app import load_engines, open_live_ends
+    from assistant.config import user_config_path
+    from assistant.intents.router import Router
+    from assistant.speech.voice import Voice
+    from assistant.wyoming.satellite import SatelliteServer
+    from assistant.wyoming.server import check_advertisable, parse_uri
+    from assistant.wyoming.services import Services
+
+    settings = load_settings(args.config)
+    uri = parse_uri(args.uri or settings.wyoming.satellite_uri)  # a wrong address fails before the models load
+    zeroconf = args.zeroconf or ""
+    if zeroconf:
+        check_advertisable(uri)
+    router = Router.for_config_dir((settings.source or user_config_path()).parent)
+    services = Services(settings, load_engines(settings), Voice(settings.voice), router)
+    ends = open_live_ends(settings)
+    phrases = settings.wyoming.satellite_wake or settings.wake.words
+    server = SatelliteServer(services, uri, ends.source, ends.sink, tuple(phrases), zeroconf=zeroconf)
+    print(f"earpiece: a Home Assistant satellite on {uri}, woken by {', '.join(server.detector.phrases)} "
+          f"(mic {ends.input_name}, speaker {ends.output_name})", file=sys.stderr, flush=True)
     asyncio.run(server.run())
     return 0
 

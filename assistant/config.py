@@ -226,6 +226,16 @@ class WyomingSettings:
     """The daemon serves Wyoming too (one process, one copy of the models: the requests are run
     between audio frames)."""
 
+    satellite_uri: str = "tcp://127.0.0.1:10701"
+    """Where `earpiece serve satellite` waits for Home Assistant to connect. Whoever connects
+    hears what is said after a wake phrase and can play sound on the headset: this machine only,
+    unless Home Assistant runs elsewhere (then e.g. "tcp://0.0.0.0:10701" on a network of yours)."""
+
+    satellite_wake: tuple[str, ...] = ()
+    """The wake phrases whose commands go to Home Assistant as a satellite; empty: every phrase in
+    [wake] words. Give the daemon the others, and each phrase goes to one place (for example
+    "samantha" to earpiece's mail and letters, "hey jarvis" to Home Assistant)."""
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -37,12 +37,14 @@ class SpeakerSink:
         self._worker = threading.Thread(target=self._run, name="playback", daemon=True)
         self._worker.start()
 
-    def play(self, pcm: np.ndarray, at: float) -> float:
+    def play(self, pcm: np.ndarray, at: float, more: bool = False) -> float:
         """Queue ``pcm``; returns the audio time (of the capture clock) at which it will be heard:
         ``at`` plus the capture backlog and the output latency, so the echo gate and barge-in
-        look for it where the mic will really carry it."""
+        look for it where the mic will really carry it. ``more``: the same sound goes on in the
+        next call (audio that arrives in pieces), so no padding is played after this piece."""
         self._stop.clear()
-        self._queue.put(np.concatenate([pcm, np.zeros(int(PAD_SECONDS * SAMPLE_RATE), np.int16)]))
+        pad = 0 if more else int(PAD_SECONDS * SAMPLE_RATE)
+        self._queue.put(np.concatenate([pcm, np.zeros(pad, np.int16)]))
         return at + self._backlog() + float(self._stream.latency or 0.0)
 
     def stop(self, at: float | None = None) -> None:
