@@ -293,3 +293,47 @@ def test_a_glance_cut_short_is_told_by_the_opening_sounds_of_the_phrase(phonetic
                                                                         opening: bool) -> None:
     # a glance ends at the spotter's hit, sometimes before the phrase's last sounds
     assert WakeMatcher(["samantha", "bumblebee"], phonetics).cut_short(heard, phrase) is opening
+
+
+def _jsgf_sentences(body: str) -> set[str]:
+    """Every word sequence a JSGF rule body of words, ( ), [ ] and | allows (test helper)."""
+    tokens = body.replace("(", " ( ").replace(")", " ) ").replace("[", " [ ").replace("]", " ] ").split()
+    position = 0
+
+    def alternatives(closing: str | None) -> set[tuple[str, ...]]:
+        nonlocal position
+        found: set[tuple[str, ...]] = set()
+        sequence: set[tuple[str, ...]] = {()}
+        while position < len(tokens) and tokens[position] != closing:
+            token = tokens[position]
+            position += 1
+            if token == "|":
+                found |= sequence
+                sequence = {()}
+                continue
+            if token in "([":
+                inner = alternatives(")" if token == "(" else "]")
+                position += 1  # the closing bracket
+                part = inner | {()} if token == "[" else inner
+            else:
+                part = {(token,)}
+            sequence = {a + b for a in sequence for b in part}
+        return found | sequence
+
+    return {" ".join(words) for words in alternatives(None)}
+
+
+@pytest.mark.parametrize("numbers", [range(1, 25), range(1, 100), range(0, 60), [3, 5, 20, 21, 30, 47, 90, 99], range(5, 51)])
+def test_the_grammar_says_numbers_compactly_and_allows_exactly_them(numbers) -> None:  # type: ignore[no-untyped-def]
+    from assistant.intents.grammar import _numbers_jsgf
+    from assistant.intents.numbers import cardinal
+    from assistant.speech.engines import words_of
+
+    compact = _numbers_jsgf(list(numbers))
+    assert compact is not None
+    body, words = compact
+    expected = {" ".join(words_of(cardinal(n))) for n in numbers}
+    assert _jsgf_sentences(body) == expected
+    assert words == {w for sentence in expected for w in sentence.split()}
+    assert body.count("twenty") <= 1  # each tens word once: the point of it
+    assert _numbers_jsgf([5, 120]) is None  # beyond 99 the numbers are listed

@@ -105,7 +105,13 @@ class _Compiler:
         slot_list = self.intents.slot_lists.get(name)
         values: list[str] = []
         if isinstance(slot_list, RangeSlotList):
-            values = [" ".join(words_of(cardinal(int(n)))) for n in slot_list.get_numbers()]
+            numbers = [int(n) for n in slot_list.get_numbers()]
+            compact = _numbers_jsgf(numbers)
+            if compact is not None and all(self.known(w) for w in compact[1]):
+                self.words.update(compact[1])
+                self.rules[rule_id] = compact[0]
+                return f"<{rule_id}>"
+            values = [" ".join(words_of(cardinal(n))) for n in numbers]
         elif isinstance(slot_list, TextSlotList):
             for value in slot_list.values:
                 text = value.text_in.text if isinstance(value.text_in, TextChunk) else None
@@ -140,7 +146,8 @@ def build_grammar(intents: Intents, wake_phrases: Iterable[str], known: Callable
     lines.append("<command> = " + " | ".join(f"( {c} )" for c in dict.fromkeys(commands)) + " ;")
     if wake:
         lines.append("<wake> = " + " | ".join(f"( {w} )" for w in wake) + " ;")
-        lines.append("public <utterance> = ( <wake> [ <command> ] ) | <command> ;")
+        # <command> named once: PocketSphinx copies a rule's network at every reference
+        lines.append("public <utterance> = ( [ <wake> ] <command> ) | <wake> ;")
     else:
         lines.append("public <utterance> = <command> ;")
     jsgf = "\n".join(lines) + "\n"
@@ -148,6 +155,28 @@ def build_grammar(intents: Intents, wake_phrases: Iterable[str], known: Callable
         log.debug("templates left to open recognition: %s", "; ".join(compiler.skipped))
     phrases = _phrases(intents, wake, compiler.words)
     return Grammar(jsgf, phrases, frozenset(compiler.words))
+
+
+def _numbers_jsgf(numbers: Sequence[int]) -> tuple[str, set[str]] | None:
+    """The numbers (all under 100) as JSGF that says each tens word once ("twenty [ one | two
+    ]" for 20-22), with the words it uses; None for other numbers. The same sentences as listing
+    them ("twenty one | twenty two | ..."), but PocketSphinx builds its search network from the
+    JSGF as written and copies it at every reference: listed, the command grammar took 58 MB
+    and 0.36 s to compile, and every number was a race of parallel "twenty"s while decoding."""
+    wanted = sorted(set(numbers))
+    if not wanted or wanted[0] < 0 or wanted[-1] > 99:
+        return None
+    alternatives: list[str] = [" ".join(words_of(cardinal(n))) for n in wanted if n < 20]
+    for tens in sorted({n // 10 for n in wanted if n >= 20}):
+        units = [n % 10 for n in wanted if n // 10 == tens]
+        word = " ".join(words_of(cardinal(tens * 10)))
+        after = " | ".join(" ".join(words_of(cardinal(u))) for u in units if u)
+        if not after:
+            alternatives.append(word)
+        else:
+            alternatives.append(f"{word} [ {after} ]" if 0 in units else f"{word} ( {after} )")
+    words = {w for n in wanted for w in words_of(cardinal(n))}
+    return " | ".join(f"( {a} )" for a in alternatives), words
 
 
 def _phrases(intents: Intents, wake: list[str], words: set[str]) -> tuple[str, ...]:
