@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from contextlib import contextmanager
 import sys
 import time
 from pathlib import Path
@@ -110,6 +111,17 @@ def reply_events(speech: Any, text: str) -> list[Event]:
     return [AudioStart(rate=HA_RATE, width=2, channels=1).event(), *chunks, AudioStop().event()]
 
 
+@contextmanager
+def speaker_recorded(headset, wav: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The virtual speaker recorded into ``wav`` while the block runs (the recorder already running)."""
+    recorder = headset.record_speaker(wav)
+    try:
+        headset.wait_recorded(wav, 0.2)
+        yield
+    finally:
+        headset.stop_recording(recorder)
+
+
 def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 180))
 
@@ -158,9 +170,7 @@ def test_replies_and_announcements_are_played_and_answered_played(
     async def scenario() -> None:
         ha = await connect(satellite)
         await ha.until("info", 30)
-        recorder = headset.record_speaker(recording)
-        try:
-            headset.wait_recorded(recording, 0.2)
+        with speaker_recorded(headset, recording):
             sent = time.monotonic()
             await ha.send(Synthesize(text="It is ten past three.").event(), *reply_events(speech, "It is ten past three."))
             await ha.until("played", 10)
@@ -170,8 +180,6 @@ def test_replies_and_announcements_are_played_and_answered_played(
             await ha.send(*reply_events(speech, "The laundry is done."))  # an announcement: outside any pipeline
             await ha.until("played", 10, after=before)
             await asyncio.sleep(0.3)
-        finally:
-            headset.stop_recording(recorder)
         await ha.close()
 
     run(scenario())
@@ -209,13 +217,9 @@ def test_a_home_assistant_timer_ending_sounds_on_the_headset(
     async def scenario() -> None:
         ha = await connect(satellite)
         await ha.until("info", 30)
-        recorder = headset.record_speaker(recording)
-        try:
-            headset.wait_recorded(recording, 0.2)
+        with speaker_recorded(headset, recording):
             await ha.send(TimerFinished(id="kitchen").event())
             await asyncio.sleep(2.0)
-        finally:
-            headset.stop_recording(recorder)
         await ha.close()
 
     run(scenario())
