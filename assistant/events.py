@@ -45,6 +45,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "speak_start": "the reply starts on the speaker; `resumed: true` for the rest of a cut reply going on",
     "speak_end": "the reply ended: `interrupted` (true when barge-in cut it)",
     "timer": "`action` `set` (`id`, `seconds`, `due`) or `fired` (`id`, `seconds`)",
+    "reminder": "`action` `set` (`id`, `text`, `due`), `cancel` (`id`, `text`) or `fired` (`id`, `text`)",
     "letter": ("dictation: `action` (`start`, `append`, `new_paragraph`, `scratch`, `replace`, `sign`, `read_back`, "
                "`save`, `send`, `cancel`, `discard` for an empty letter, `unfinished` for one kept from an "
                "earlier run, `resume`) and `text`"),

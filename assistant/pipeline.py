@@ -32,6 +32,7 @@ from assistant.mail.store import MailStore, open_store
 from assistant.skills.clock import ClockSkill
 from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
+from assistant.skills.reminders import ReminderSkill, reminder_announcement
 from assistant.skills.timers import TimerSkill, announcement
 from assistant.speech.engines import Engines, StreamingRecognizer, Transcript, words_of
 from assistant.speech.voice import Voice
@@ -164,7 +165,8 @@ class Pipeline:
         self.persistence: Persistence = persistence or _NoPersistence()
         self._use_grammar = use_grammar
         self.mail = MailSkill(settings, mail_store or (lambda: open_store(settings)))
-        self.skills = SkillRegistry([ClockSkill(), SystemSkill(), NameSkill(), TimerSkill(), self.mail], UnknownSkill())
+        self.skills = SkillRegistry([ClockSkill(), SystemSkill(), NameSkill(), TimerSkill(), ReminderSkill(), self.mail],
+                                    UnknownSkill())
         self.dialogue = Dialogue(settings.wake)
         self._segmenter = UtteranceSegmenter(
             settings.audio.vad_aggressiveness, settings.audio.end_silence, settings.audio.max_utterance)
@@ -387,6 +389,11 @@ class Pipeline:
         timer = timers[0]
         self.session.timers = timers[1:]
         self.persistence.save_state(self.session)
+        if timer.text:
+            self.bus.emit("reminder", self.t, action="fired", id=timer.id, text=timer.text)
+            self._earcon("wake")
+            self.say(reminder_announcement(timer))
+            return
         self.bus.emit("timer", self.t, action="fired", id=timer.id, seconds=timer.seconds)
         self.say(announcement(timer))
 

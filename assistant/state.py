@@ -34,6 +34,9 @@ class Timer:
     due: datetime
     """Wall-clock time when it goes off."""
 
+    text: str = ""
+    """A reminder's words ("call your mother"); empty for a plain timer."""
+
 
 @dataclass
 class Remembered:
@@ -59,7 +62,8 @@ class StateStore:
         timers = []
         for item in raw.get("timers", []):
             try:
-                timers.append(Timer(int(item["id"]), int(item["seconds"]), datetime.fromisoformat(item["due"])))
+                timers.append(Timer(int(item["id"]), int(item["seconds"]), datetime.fromisoformat(item["due"]),
+                                    str(item.get("text", ""))))
             except (KeyError, TypeError, ValueError):
                 log.warning("ignoring a malformed timer in %s: %r", self.path, item)
         volume = raw.get("volume")

@@ -32,7 +32,8 @@ def test_routing(router: Router, text: str, intent: str) -> None:
 
 def test_every_intent_has_an_example_sentence_that_routes_back_to_it(router: Router) -> None:
     examples = router.examples(per_intent=3)
-    assert set(examples) == set(router.intent_names()) - {"SetName"}  # wildcard templates have no fixed example
+    # wildcard templates have no fixed example
+    assert set(examples) == set(router.intent_names()) - {"SetName", "SetReminder", "CancelReminder"}
     for name, sentences in examples.items():
         for sentence in sentences:
             assert router.route(sentence).name == name, sentence

@@ -26,10 +26,10 @@ class TimerSkill(Skill):
             context.persistence.save_state(session)
             return Reply(f"Timer set for {spoken_duration(seconds)}.", events=(
                 ("timer", {"action": "set", "id": timer.id, "seconds": seconds, "due": timer.due.isoformat()}),))
-        count = len(session.timers)
+        count = sum(1 for t in session.timers if not t.text)  # reminders are cancelled by their words
         if not count:
             return Reply("There's no timer running.")
-        session.timers = []
+        session.timers = [t for t in session.timers if t.text]
         context.persistence.save_state(session)
         return Reply("Timer cancelled." if count == 1 else f"I cancelled all {cardinal(count)} timers.")
 
