@@ -27,7 +27,7 @@ def main() -> None:
         seconds = time.monotonic() - began
     problems = "".join(f"\n- {problem}" for problem in figures.problems) or " none"
     body = f"""Script: `bench/chaos.py --kills {args.kills} --homes {args.homes}` (the session of `tests/chaos.py`: the time, a
-five-hour timer, a letter dictated and saved, the mail read and marked read, a rename, a second
+five-hour timer, a four-hour reminder, a letter dictated and saved, the mail read and marked read, a rename, a second
 letter left open; file mode, each run in the home the last one left, {args.homes} homes side by side;
 SIGKILL after a random event of the run, {seconds:.0f} s). `tests/test_chaos.py` asserts the same.
 
@@ -38,7 +38,7 @@ SIGKILL after a random event of the run, {seconds:.0f} s). `tests/test_chaos.py`
 | runs whose first reply was the time ("after a restart it answers first") | {figures.answered_first} of {figures.runs} |
 | sentences kept of sentences acknowledged (`letter append`) | {figures.sentences_kept} of {figures.sentences_acknowledged} |
 | letters saved / empty / saved twice | {figures.letters_saved} / {figures.letters_empty} / {figures.letters_doubled} |
-| timers kept (with their due time) of timers acknowledged | {figures.timers_kept} of {figures.timers_acknowledged} |
+| timers and reminders kept (with their due time) of those acknowledged | {figures.timers_kept} of {figures.timers_acknowledged} |
 | config readable with a whole name / mailbox whole, after each run | {figures.configs_whole} / {figures.mailbox_whole} of {figures.runs} |
 
 Problems:{problems}

@@ -2,7 +2,7 @@
 random moments, each run starting in the home the last one left (issue 27).
 
 Shared by tests/test_chaos.py (which asserts) and bench/chaos.py (which reports the figures).
-The session: the time, a timer, a letter dictated and saved, the mail read and marked, a rename
+The session: the time, a timer, a reminder, a letter dictated and saved, the mail read and marked, a rename
 (config file and state), and a second letter left open. After every kill the home is checked:
 every sentence acknowledged by a ``letter append`` event is in a letter (open, unfinished or
 saved), every timer acknowledged is still set with its due time, the config is readable with a
@@ -44,6 +44,7 @@ def script(name: str, other: str) -> list[str | float]:
     return [
         0.5, f"{name}, what time is it?", 5.0,
         f"{name}, set a timer for five hours.", 4.5,
+        f"{name}, remind me in four hours to call Anna.", 5.0,
         f"{name}, take a letter to Tom.", 3.5,
         *[part for sentence in FIRST_LETTER for part in (sentence, 1.2)],
         "That's all.", 5.0, "Save it.", 4.0,
@@ -223,7 +224,8 @@ class Chaos:
             figures.problems.append(f"run {index}: lost {set(acknowledged) - set(kept)}")
         self.saved_ids |= {Path(e["text"]).stem for e in events if e["type"] == "letter" and e["action"] == "save"}
         timers = self.home.timers()
-        set_ = [(e["id"], e["due"]) for e in events if e["type"] == "timer" and e["action"] == "set"]
+        # a reminder is a timer with words: kept in the same list, with its due time
+        set_ = [(e["id"], e["due"]) for e in events if e["type"] in ("timer", "reminder") and e["action"] == "set"]
         figures.timers_acknowledged += len(set_)
         figures.timers_kept += sum(1 for timer in set_ if timer in timers)
         if any(timer not in timers for timer in set_):
