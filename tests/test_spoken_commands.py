@@ -15,7 +15,7 @@ from hassil.sample import sample_sentence
 from assistant.intents.router import Router
 
 FILLERS = {"hours": "two", "minutes": "twenty five", "seconds": "thirty", "name": "Ada", "recipient": "Tom",
-           "sender": "his father", "index": "two"}
+           "sender": "his father", "index": "two", "task": "call my mother", "hour": "five", "minute": "thirty"}
 
 
 def spoken_templates() -> Iterator[tuple[str, str]]:
@@ -34,7 +34,10 @@ CASES = list(spoken_templates())
 # limit of the recognizer on synthetic speech, listed in docs/benchmarks.md (Intents), not a
 # routing bug. They run like the others: the written sentence must route right, and a spoken
 # one heard right fails the test, so a fix shows up (strict xfail).
-KNOWN_MISHEARD: dict[str, str] = {}
+KNOWN_MISHEARD: dict[str, str] = {
+    "do I have any reminders": "the utterance ends after 'Samantha.' and the question after it is lost",
+    "please remind me in an hour to call my mother": "tiny.en reads 'remind me of how it's all my mother'",
+}
 
 
 @pytest.mark.parametrize("intent,sentence", CASES, ids=[s for _, s in CASES])
