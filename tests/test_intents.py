@@ -25,6 +25,10 @@ def router() -> Router:
     ("Help.", "Help"), ("What can you do?", "Help"),
     ("Please repeat that.", "Repeat"), ("Stop.", "Stop"), ("Never mind", "Stop"),
     ("What is the weather in Paris tomorrow?", "Unknown"), ("", "Unknown"),
+    # a reminder's free words must not swallow the timer's own commands
+    ("Never mind the timer.", "CancelTimer"), ("Forget the timer.", "CancelTimer"),
+    ("Cancel the reminder about the oven.", "CancelReminder"), ("Don't remind me about the oven.", "CancelReminder"),
+    ("Remind me to call my mother at 5:30 p.m.", "SetReminder"), ("What are my reminders?", "ListReminders"),
 ])
 def test_routing(router: Router, text: str, intent: str) -> None:
     assert router.route(text).name == intent
