@@ -135,18 +135,23 @@ class SatelliteServer(WyomingServer):
     def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
         """Frames from the mic: streamed while woken, else heard for a wake phrase."""
         pending: list[np.ndarray] = []
+        streamed = False
         try:
             for frame in self.source.frames():
                 if self._closing.is_set():
                     return
                 state = self.state
                 if state.mode is Mode.STREAMING:
+                    streamed = True
                     pending.append(frame)
                     if sum(len(f) for f in pending) >= CHUNK_SAMPLES:
                         loop.call_soon_threadsafe(self._stream, np.concatenate(pending))
                         pending = []
                     continue
                 pending = []
+                if streamed:  # the utterance the wake was heard in is over; only this thread uses the detector
+                    streamed = False
+                    self.detector.finish()
                 if state.mode is Mode.PAUSED or time.monotonic() < state.speaking_until + ECHO_GUARD:
                     continue
                 for detection in self.detector.feed(frame):
@@ -191,7 +196,6 @@ class SatelliteServer(WyomingServer):
         if self.state.mode is Mode.STREAMING:
             handler.send(AudioStop(timestamp=int(1000 * self.state.streamed / SAMPLE_RATE)).event())
         self.state.mode = Mode.PAUSED if paused else Mode.WAITING
-        self.detector.finish()  # the utterance heard before the wake is over
 
     def play(self, pcm: np.ndarray, more: bool = False) -> float:
         """Queue ``pcm`` on the speaker (``more``: a piece of audio that goes on in the next
