@@ -30,7 +30,7 @@ from wyoming.asr import Transcript
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event
-from wyoming.info import Describe, Info, Satellite, WakeModel, WakeProgram
+from wyoming.info import Describe, Info, Satellite
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.satellite import PauseSatellite, RunSatellite
@@ -43,8 +43,8 @@ from wyoming.wake import Detection
 from assistant.audio import SAMPLE_RATE
 from assistant.audio.earcons import earcon
 from assistant.wake.stream import StreamWakeDetector
-from assistant.wyoming.server import ATTRIBUTION, WyomingServer
-from assistant.wyoming.services import WAKE_PROGRAM, Services
+from assistant.wyoming.server import WyomingServer, artifact, wake_program
+from assistant.wyoming.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +98,9 @@ class SatelliteServer(WyomingServer):
 
     def _describe(self) -> Info:
         phrases = list(self.detector.phrases)
-        wake = WakeProgram(
-            name=WAKE_PROGRAM, attribution=ATTRIBUTION, installed=True, version=self.services.version,
-            description="earpiece's own wake decision (PocketSphinx spotter, confirmed by Whisper)",
-            models=[WakeModel(name=p.replace(" ", "_"), attribution=ATTRIBUTION, installed=True, description=p,
-                              version=self.services.version, languages=["en"], phrase=p) for p in phrases])
-        satellite = Satellite(name="earpiece", attribution=ATTRIBUTION, installed=True,
-                              description="earpiece on a headset", version=self.services.version,
-                              has_vad=False, active_wake_words=[p.replace(" ", "_") for p in phrases],
-                              max_active_wake_words=len(phrases), supports_trigger=False)
-        return Info(satellite=satellite, wake=[wake])
+        satellite = Satellite(**artifact(self.services, "earpiece", "earpiece on a headset"), has_vad=False,
+                              active_wake_words=phrases, max_active_wake_words=len(phrases), supports_trigger=False)
+        return Info(satellite=satellite, wake=[wake_program(self.services, phrases)])
 
     async def run(self, ready: Callable[[], None] = lambda: None) -> None:
         loop = asyncio.get_running_loop()
@@ -174,7 +167,7 @@ class SatelliteServer(WyomingServer):
             return
         self.state.mode, self.state.streamed = Mode.STREAMING, 0
         self.play(earcon("wake"))
-        handler.send(Detection(name=phrase.replace(" ", "_"), timestamp=int(seconds * 1000)).event(),
+        handler.send(Detection(name=phrase, timestamp=int(seconds * 1000)).event(),
                      RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS,
                                  restart_on_end=False).event(),
                      AudioStart(rate=SAMPLE_RATE, width=2, channels=1, timestamp=0).event())

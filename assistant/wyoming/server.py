@@ -16,7 +16,7 @@ import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -65,27 +65,34 @@ def check_advertisable(uri: str) -> None:
                            "connections from this one: give --uri tcp://0.0.0.0:10700 (no authentication: your network only)")
 
 
+def artifact(services: Services, name: str, description: str) -> dict[str, Any]:
+    """The fields every program, model and voice described carries; ``installed``, or Home
+    Assistant ignores it."""
+    return {"name": name, "attribution": ATTRIBUTION, "installed": True, "description": description,
+            "version": services.version}
+
+
+def wake_program(services: Services, phrases: Sequence[str]) -> WakeProgram:
+    """The wake phrases as a program with one model each, named by the phrase (as detections are)."""
+    return WakeProgram(**artifact(services, WAKE_PROGRAM, "earpiece wake phrases (spotter, then a confirming read)"),
+                       models=[WakeModel(**artifact(services, phrase, f'the wake phrase "{phrase}"'), languages=["en"],
+                                         phrase=phrase)
+                               for phrase in phrases])
+
+
 def describe(services: Services) -> Info:
     """What this server offers; everything ``installed``, or Home Assistant ignores it."""
-
-    def artifact(name: str, description: str) -> dict[str, Any]:
-        return {"name": name, "attribution": ATTRIBUTION, "installed": True, "description": description,
-                "version": services.version}
-
-    asr = [AsrProgram(**artifact(program, f"earpiece speech to text ({model})"),
-                      models=[AsrModel(**artifact(model, f"{model} (English)"), languages=["en"])],
+    asr = [AsrProgram(**artifact(services, program, f"earpiece speech to text ({model})"),
+                      models=[AsrModel(**artifact(services, model, f"{model} (English)"), languages=["en"])],
                       supports_transcript_streaming=True)
            for program, model in services.asr_programs().items()]
-    tts = [TtsProgram(**artifact(services.tts_program, f"earpiece text to speech ({services.voice.engine})"),
-                      voices=[TtsVoice(**artifact(services.voice_name, f"{services.voice_name} (English)"),
+    tts = [TtsProgram(**artifact(services, services.tts_program, f"earpiece text to speech ({services.voice.engine})"),
+                      voices=[TtsVoice(**artifact(services, services.voice_name, f"{services.voice_name} (English)"),
                                        languages=["en"])],
                       supports_synthesize_streaming=True)]
-    wake = [WakeProgram(**artifact(WAKE_PROGRAM, "earpiece wake phrases (spotter, then a confirming read)"),
-                        models=[WakeModel(**artifact(phrase, f'the wake phrase "{phrase}"'), languages=["en"],
-                                          phrase=phrase)
-                                for phrase in services.wake_phrases])]
-    handle = [HandleProgram(**artifact(HANDLE_PROGRAM, "earpiece's skills: time, timers, mail, notes..."),
-                            models=[HandleModel(**artifact("earpiece-skills", "earpiece's commands (English)"),
+    wake = [wake_program(services, services.wake_phrases)]
+    handle = [HandleProgram(**artifact(services, HANDLE_PROGRAM, "earpiece's skills: time, timers, mail, notes..."),
+                            models=[HandleModel(**artifact(services, "earpiece-skills", "earpiece's commands (English)"),
                                                 languages=["en"])])]
     return Info(asr=asr, tts=tts, wake=wake, handle=handle)
 
