@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from assistant.intents.numbers import cardinal, part_of_day, spoken_duration, spoken_time
 from assistant.intents.router import IntentMatch
 from assistant.skills.base import Reply, Skill, SkillContext
+from assistant.skills.timers import keep_timer
 from assistant.state import Timer
 
 MAX_AHEAD = timedelta(days=1)
-"""A time of day is its next occurrence, within a day."""
+"""The longest "in ..." a reminder takes (a time of day is always its next occurrence)."""
 
 CANCEL_LIKENESS = 0.5
 """How alike the words of "cancel the reminder about ..." and a reminder's must be."""
@@ -49,7 +50,8 @@ def next_time_of_day(now: datetime, hour: int, minute: int, ampm: str | None) ->
 
 
 def when(due: datetime, now: datetime) -> str:
-    """When a reminder goes off, as said: "at five o'clock", "at ten past six tomorrow morning"."""
+    """When a reminder goes off, as said: "at five o'clock in the afternoon", "at ten past six in the
+    morning tomorrow"."""
     time = spoken_time(due)
     said = f"at {time}" if time in ("noon", "midnight") else f"at {time} {part_of_day(due)}"
     return f"{said} tomorrow" if due.date() != now.date() else said
@@ -86,10 +88,7 @@ class ReminderSkill(Skill):
             hour, minute = int(slots.get("hour", 0)), int(slots.get("minute", 0))
             due = next_time_of_day(now, hour, minute, slots.get("ampm"))
             said = when(due, now)
-        session = context.session
-        reminder = Timer(max((t.id for t in session.timers), default=0) + 1, int((due - now).total_seconds()), due, task)
-        session.timers = sorted([*session.timers, reminder], key=lambda t: t.due)
-        context.persistence.save_state(session)
+        reminder = keep_timer(context, int((due - now).total_seconds()), due, task)
         return Reply(f"I'll remind you to {task} {said}.", events=(
             ("reminder", {"action": "set", "id": reminder.id, "text": task, "due": due.isoformat()}),))
 
