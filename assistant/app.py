@@ -13,6 +13,8 @@ from assistant.config import Settings, state_dir, user_config_path
 from assistant.events import EventBus
 from assistant.intents.router import Router
 from assistant.letters.addressbook import AddressBook
+from assistant.media.ducking import Ducker
+from assistant.media.mpris import Mpris
 from assistant.pipeline import Engines, Pipeline, Sink, Source
 from assistant.speech.loader import load_dictation, load_streaming
 from assistant.speech.voice import Voice
@@ -31,7 +33,8 @@ def build_pipeline(settings: Settings, bus: EventBus, start_time: datetime | Non
     return Pipeline(settings, engines or load_engines(settings), router, voice or Voice(settings.voice), bus, start_time,
                     remembered=store.load(), persistence=FilePersistence(store, config_path),
                     journal_path=journal_path(settings),
-                    address_book=AddressBook.load(config_path.parent / "contacts.toml"))
+                    address_book=AddressBook.load(config_path.parent / "contacts.toml"),
+                    ducker=Ducker(Mpris(), settings.media, state_dir(settings) / "ducked.json"))
 
 
 def journal_path(settings: Settings) -> Path:

@@ -212,6 +212,20 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    duck: str = "lower"
+    """What happens to music or a podcast playing in any media player (MPRIS: mpv, Spotify,
+    browsers, Rhythmbox) from the moment the name is heard until the conversation ends: "lower"
+    its volume, "pause" it, or "off". It is put back as it was, also after a crash (at the next start)."""
+
+    duck_level: float = 0.3
+    """With duck = "lower": the player's volume while lowered, as a share of its own (0.3 is 30 %)."""
+
+    step: float = 0.1
+    """How much "louder" / "quieter" change the music's volume (a player's full volume is 1)."""
+
+
+@dataclass(frozen=True)
 class WyomingSettings:
     uri: str = "tcp://127.0.0.1:10700"
     """Where `earpiece serve wyoming` listens (tcp://HOST:PORT or unix://PATH). The protocol has
@@ -260,6 +274,9 @@ class Settings:
     mail: MailSettings = MailSettings()
     """Mail accounts."""
 
+    media: MediaSettings = MediaSettings()
+    """Media players: ducking and commands."""
+
     wyoming: WyomingSettings = WyomingSettings()
     """The Wyoming server (Home Assistant, Rhasspy)."""
 
@@ -271,6 +288,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("speech", "engine"): ("auto", "vosk", "pocketsphinx"),
     ("speech", "dictation"): ("whisper", "stream"),
     ("voice", "engine"): ("auto", "piper", "espeak", "pyttsx3"),
+    ("media", "duck"): ("lower", "pause", "off"),
     ("mail.accounts", "security"): ("tls", "starttls", "none"),
     ("mail.accounts", "smtp_security"): ("tls", "starttls", "none"),
 }
@@ -294,6 +312,8 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("mail.accounts", "imap_port"): (1, 65535),
     ("mail.accounts", "smtp_port"): (1, 65535),
     ("mail", "batch"): (1, 20),
+    ("media", "duck_level"): (0.0, 1.0),
+    ("media", "step"): (0.01, 0.5),
     ("mail", "read_chars"): (100, 100000),
 }
 SECRET_KEYS = frozenset({"password"})

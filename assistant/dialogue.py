@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Callable
 
 from assistant.config import WakeSettings
 
@@ -41,8 +42,10 @@ class Transition:
 
 
 class Dialogue:
-    def __init__(self, settings: WakeSettings) -> None:
+    def __init__(self, settings: WakeSettings, on_change: Callable[[State, State], None] | None = None) -> None:
         self._settings = settings
+        self._on_change = on_change
+        """Told every change of state (before, after): media ducking follows the conversation."""
         self.state = State.IDLE
         self._deadline = 0.0
         self._speaking_until = 0.0
@@ -130,4 +133,6 @@ class Dialogue:
             self._go(State.IDLE, 0.0)
 
     def _go(self, state: State, deadline: float) -> None:
-        self.state, self._deadline = state, deadline
+        before, self.state, self._deadline = self.state, state, deadline
+        if state is not before and self._on_change is not None:
+            self._on_change(before, state)

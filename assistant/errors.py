@@ -41,6 +41,10 @@ class WyomingError(EarpieceError):
     """A Wyoming server cannot listen, or a Wyoming peer cannot be reached or misbehaves."""
 
 
+class MediaError(EarpieceError):
+    """No session D-Bus, or a media player that does not answer (MPRIS)."""
+
+
 class MailError(EarpieceError):
     """Mail could not be read, changed or sent.
 

@@ -28,10 +28,12 @@ from assistant.intents.router import UNKNOWN, IntentMatch, Router
 from assistant.skills.base import Persistence, Question, Reply, Session, SkillContext, SkillRegistry
 from assistant.intents.numbers import cardinal
 from assistant.mail.message import Envelope
+from assistant.media.ducking import Ducker
 from assistant.mail.store import MailStore, open_store
 from assistant.skills.clock import ClockSkill
 from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
+from assistant.skills.media import MediaSkill
 from assistant.skills.reminders import ReminderSkill, reminder_announcement
 from assistant.skills.timers import TimerSkill, announcement
 from assistant.speech.engines import Engines, StreamingRecognizer, Transcript, words_of
@@ -149,7 +151,7 @@ class Pipeline:
                  start_time: datetime | None = None, remembered: Remembered | None = None,
                  persistence: Persistence | None = None, use_grammar: bool = True,
                  journal_path: Path | None = None, address_book: AddressBook | None = None,
-                 mail_store: Callable[[], MailStore] | None = None) -> None:
+                 mail_store: Callable[[], MailStore] | None = None, ducker: Ducker | None = None) -> None:
         self.settings = settings
         self.engines = engines
         self.router = router
@@ -165,9 +167,11 @@ class Pipeline:
         self.persistence: Persistence = persistence or _NoPersistence()
         self._use_grammar = use_grammar
         self.mail = MailSkill(settings, mail_store or (lambda: open_store(settings)))
-        self.skills = SkillRegistry([ClockSkill(), SystemSkill(), NameSkill(), TimerSkill(), ReminderSkill(), self.mail],
-                                    UnknownSkill())
-        self.dialogue = Dialogue(settings.wake)
+        self.ducker = ducker
+        system = SystemSkill()
+        self.skills = SkillRegistry([ClockSkill(), system, NameSkill(), TimerSkill(), ReminderSkill(), self.mail,
+                                     MediaSkill(ducker, settings.media, voice_volume=system)], UnknownSkill())
+        self.dialogue = Dialogue(settings.wake, on_change=self._conversation_changed)
         self._segmenter = UtteranceSegmenter(
             settings.audio.vad_aggressiveness, settings.audio.end_silence, settings.audio.max_utterance)
         self._recognizer: StreamingRecognizer | None = None
@@ -258,6 +262,7 @@ class Pipeline:
                     break
             self.finish()
         finally:
+            self.let_go_of_media()
             source.close()
             sink.close(self.t)
 
@@ -269,15 +274,26 @@ class Pipeline:
         if not self._settled:
             self._settled = True
             self._emit_letter_events(self._tidy_letters())
+            if self.ducker is not None and (players := self.ducker.recover()):
+                self.bus.emit("media", self.t, action="restore", players=players)
 
     def carry_on(self, before: "Pipeline") -> None:
         """Take over from the pipeline this one replaces (the daemon's reload), before ``start``:
         the letter being dictated stays open, in dictation, and the unfinished-letter offer stands."""
         self._settled = True
         self._offer = before._offer
+        before.let_go_of_media()
         if before.letter is not None:
             self.letter, before.letter = before.letter, None
             self.dialogue.dictate(True)
+
+    def let_go_of_media(self) -> None:
+        """At the end of a run or a reload: ducked music is put back, and the bus let go."""
+        if self.ducker is None:
+            return
+        if players := self.ducker.restore():
+            self.bus.emit("media", self.t, action="restore", players=players)
+        self.ducker.mpris.close()
 
     def feed(self, frame: np.ndarray) -> None:
         """One 20 ms frame of input: the audio clock advances, then the frame is processed."""
@@ -856,6 +872,8 @@ class Pipeline:
         if reply.question is not None:
             self.session.pending = reply.question
         self._apply_session()
+        if not reply.follow_up:
+            self.dialogue.sleep()
         if reply.reply_to is not None:
             self._start_reply(reply.reply_to, reply.text)
             return
@@ -983,6 +1001,19 @@ class Pipeline:
             self.dialogue.withdraw()
             return
         self._play(rest, resumed=True)
+
+    def _conversation_changed(self, before: State, after: State) -> None:
+        """Music is ducked from the wake (or an announcement) until the assistant is idle again."""
+        if self.ducker is None:
+            return
+        if before is State.IDLE:
+            players, problem = self.ducker.duck()
+            if players:
+                self.bus.emit("media", self.t, action="duck", players=players)
+            if problem:
+                self.bus.emit("error", self.t, message=problem)
+        elif after is State.IDLE and (players := self.ducker.restore()):
+            self.bus.emit("media", self.t, action="restore", players=players)
 
     def _earcon(self, kind: str) -> None:
         if self.settings.audio.earcons and self._sink is not None:

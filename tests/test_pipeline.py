@@ -208,7 +208,7 @@ def test_a_misheard_name_and_command_are_weighed_on_the_audio(run_file, speech) 
     events, _ = run_file(speech.scene(0.5, "Samantha, help.", 4.0, voice=voice))
     assert of(events, "wake", "word") == ["samantha"]
     assert of(events, "intent", "name") == ["Help"]
-    events, _ = run_file(speech.scene(0.5, "Samantha, repeat that.", 4.0, "Samantha, play some jazz music.", 4.0))
+    events, _ = run_file(speech.scene(0.5, "Samantha, repeat that.", 4.0, "Samantha, book a table for two.", 4.0))
     assert of(events, "intent", "name") == ["Repeat", "Unknown"]
     # read at 3 s as "Samantha, start to time at 49%", at its end as "start a timer for 90
     # seconds.": the name the earlier reading opened with is kept

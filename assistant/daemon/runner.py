@@ -122,6 +122,7 @@ class Daemon:
                 self.watcher.stop()
             if self.pipeline is not None:
                 self.pipeline.finish()
+                self.pipeline.let_go_of_media()
                 self.pipeline.mail.close()
             self.headset.close()
             if self.server is not None:

@@ -35,6 +35,10 @@ class Reply:
     resume_letter: str | None = None
     """Take up an unfinished letter: to this recipient, or the newest where empty."""
 
+    follow_up: bool = True
+    """False: no follow-up window after it, the conversation ends (a media command: the user
+    went back to their music, which comes back up at once)."""
+
 
 @dataclass(frozen=True)
 class Question:
