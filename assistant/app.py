@@ -12,6 +12,7 @@ from pathlib import Path
 from assistant.config import Settings, state_dir, user_config_path
 from assistant.events import EventBus
 from assistant.intents.router import Router
+from assistant.calendar.sources import open_calendars
 from assistant.letters.addressbook import AddressBook
 from assistant.media.ducking import Ducker
 from assistant.media.mpris import Mpris
@@ -26,7 +27,9 @@ def load_engines(settings: Settings) -> Engines:
 
 
 def build_pipeline(settings: Settings, bus: EventBus, start_time: datetime | None = None,
-                   engines: Engines | None = None, voice: Voice | None = None) -> Pipeline:
+                   engines: Engines | None = None, voice: Voice | None = None, background: bool = False) -> Pipeline:
+    """``background``: the daemon's way, calendar fetches for announcements on a thread of their
+    own; otherwise (file mode) on the audio clock, repeatably."""
     config_path = settings.source or user_config_path()
     router = Router.for_config_dir(config_path.parent)
     store = StateStore(state_dir(settings))
@@ -34,7 +37,8 @@ def build_pipeline(settings: Settings, bus: EventBus, start_time: datetime | Non
                     remembered=store.load(), persistence=FilePersistence(store, config_path),
                     journal_path=journal_path(settings),
                     address_book=AddressBook.load(config_path.parent / "contacts.toml"),
-                    ducker=Ducker(Mpris(), settings.media, state_dir(settings) / "ducked.json"))
+                    ducker=Ducker(Mpris(), settings.media, state_dir(settings) / "ducked.json"),
+                    calendars=lambda: open_calendars(settings), calendar_background=background)
 
 
 def journal_path(settings: Settings) -> Path:

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -175,6 +175,16 @@ def _parser() -> argparse.ArgumentParser:
     mcheck = masub.add_parser("check", parents=[common], help="log in and list unread messages (nothing is marked)")
     mcheck.add_argument("account", nargs="?", help="default: the first account")
     mcheck.set_defaults(handler=cmd_mail_check)
+
+    calendar = sub.add_parser("calendar", parents=[common], help="store a calendar password in the keyring; read a day")
+    csub = calendar.add_subparsers(metavar="ACTION", required=True)
+    clogin = csub.add_parser("login", parents=[common], help="store ACCOUNT's password in the system keyring")
+    clogin.add_argument("account", nargs="?", help="default: the first account")
+    clogin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    clogin.set_defaults(handler=cmd_calendar_login)
+    cday = csub.add_parser("day", parents=[common], help="say what is on every calendar on a day (as it would be said)")
+    cday.add_argument("day", nargs="?", default="today", help="today (default), tomorrow or a weekday")
+    cday.set_defaults(handler=cmd_calendar_day)
 
     intents = sub.add_parser("intents", parents=[common], help="inspect intent routing")
     isub = intents.add_subparsers(metavar="ACTION", required=True)
@@ -864,27 +874,79 @@ def _mail_account(settings: Settings, name: str | None) -> tuple[str, MailAccoun
     return name, accounts[name]
 
 
-def cmd_mail_login(args: argparse.Namespace) -> int:
+def _secret_from_user(args: argparse.Namespace, label: str) -> str:
+    """The password for ``earpiece mail|calendar login``: from stdin, or asked without echo."""
     import getpass
 
+    if args.password_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        try:
+            secret = getpass.getpass(f"Password for {label}: ")
+        except (EOFError, KeyboardInterrupt):
+            raise EarpieceError("no password given; nothing stored") from None
+    if not secret:
+        raise EarpieceError("empty password; nothing stored")
+    return secret
+
+
+def cmd_mail_login(args: argparse.Namespace) -> int:
     from assistant.mail.accounts import store_password
 
     name, account = _mail_account(load_settings(args.config), args.account)
     if account.maildir and not account.imap_host and not account.smtp_host:
         raise EarpieceError(f"mail account {name} is a local Maildir; it needs no password")
-    if args.password_stdin:
-        secret = sys.stdin.readline().rstrip("\r\n")
-    else:
-        try:
-            secret = getpass.getpass(f"Password for {account.username or name} ({name}): ")
-        except (EOFError, KeyboardInterrupt):
-            raise EarpieceError("no password given; nothing stored") from None
-    if not secret:
-        raise EarpieceError("empty password; nothing stored")
-    backend = store_password(name, account, secret)
+    backend = store_password(name, account, _secret_from_user(args, f"{account.username or name} ({name})"))
     print(f"stored the password for mail account {name} in the keyring ({backend})")
     if account.password_env or account.password_command or account.password:
         print("note: the config also names password_env, password_command or password, which come first")
+    return 0
+
+
+def _calendar_account(settings: Settings, name: str | None):  # type: ignore[no-untyped-def]
+    accounts = settings.calendar.accounts
+    if not accounts:
+        raise EarpieceError("no calendar account is configured: add a [calendar.accounts.NAME] table with url or path")
+    if name is None:
+        return next(iter(accounts.items()))
+    if name not in accounts:
+        raise EarpieceError(f'no calendar account "{name}" (accounts: {", ".join(accounts)})')
+    return name, accounts[name]
+
+
+def cmd_calendar_login(args: argparse.Namespace) -> int:
+    from assistant import secrets
+    from assistant.errors import CalendarError
+
+    name, account = _calendar_account(load_settings(args.config), args.account)
+    if account.path:
+        raise EarpieceError(f"calendar account {name} is a local file; it needs no password")
+    secret = _secret_from_user(args, f"{account.username or name} ({name})")
+    backend = secrets.store_password("calendar", name, account, secret, CalendarError)
+    print(f"stored the password for calendar account {name} in the keyring ({backend})")
+    if account.password_env or account.password_command or account.password:
+        print("note: the config also names password_env, password_command or password, which come first")
+    return 0
+
+
+def cmd_calendar_day(args: argparse.Namespace) -> int:
+    from assistant.calendar.agenda import spoken_listing
+    from assistant.calendar.sources import open_calendars
+    from assistant.skills.calendar import WEEKDAYS, day_of
+
+    settings = load_settings(args.config)
+    _calendar_account(settings, None)
+    wanted = args.day.casefold()
+    if wanted not in ("today", "tomorrow", *WEEKDAYS):
+        raise EarpieceError(f"{args.day!r} is not a day I know: say today, tomorrow or a weekday")
+    today = datetime.now().date()
+    day = day_of(wanted, today)
+    start = datetime(day.year, day.month, day.day)
+    calendars = open_calendars(settings)
+    try:
+        print(spoken_listing(calendars.between(start, start + timedelta(days=1)), day, today))
+    finally:
+        calendars.close()
     return 0
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import tomllib
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -212,6 +213,40 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class CalendarAccountSettings:
+    url: str = ""
+    """A CalDAV server (e.g. https://cloud.example.org/remote.php/dav/, or one calendar's URL)."""
+
+    username: str = ""
+    """The login."""
+
+    password_env: str = ""
+    """Name of an environment variable holding the password."""
+
+    password_command: str = ""
+    """A command printing the password (first line), e.g. "pass show calendar"."""
+
+    password: str = ""
+    """The password itself (discouraged: prefer `earpiece calendar login`, password_env or password_command)."""
+
+    calendar: str = ""
+    """Which calendar of the account (its name); empty: all of them are read, events go to the first."""
+
+    path: str = ""
+    """A local iCalendar (.ics) file instead of a server: read, and added to."""
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    accounts: Mapping[str, CalendarAccountSettings] = field(default_factory=dict)
+    """[calendar.accounts.NAME] tables; events are added to the first."""
+
+    announce: int = 10
+    """Minutes before an event starts to say it ("In ten minutes: team meeting"); 0: never.
+    Not while dictating."""
+
+
+@dataclass(frozen=True)
 class MediaSettings:
     duck: str = "lower"
     """What happens to music or a podcast playing in any media player (MPRIS: mpv, Spotify,
@@ -274,6 +309,9 @@ class Settings:
     mail: MailSettings = MailSettings()
     """Mail accounts."""
 
+    calendar: CalendarSettings = CalendarSettings()
+    """Calendars (CalDAV or .ics files)."""
+
     media: MediaSettings = MediaSettings()
     """Media players: ducking and commands."""
 
@@ -313,6 +351,7 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("mail.accounts", "smtp_port"): (1, 65535),
     ("mail", "batch"): (1, 20),
     ("media", "duck_level"): (0.0, 1.0),
+    ("calendar", "announce"): (0, 1440),
     ("media", "step"): (0.01, 0.5),
     ("mail", "read_chars"): (100, 100000),
 }
@@ -399,6 +438,8 @@ def parse_text(text: str, path: Path) -> Settings:
             continue
         if name == "mail":
             sections[name] = _build_mail(value, report)
+        elif name == "calendar":
+            sections[name] = _build_calendar(value, report)
         else:
             sections[name] = _build(spec, name, name, value, report)
     if problems:
@@ -436,6 +477,30 @@ def _build_mail(value: dict[str, Any], report: Report) -> MailSettings:
             report(table, "imap_host", "give imap_host (a server) or maildir (a local folder) to read mail from")
         accounts[name] = built
     general = _build(MailSettings, "mail", "mail", options, report) if options else MailSettings()
+    return dataclasses.replace(general, accounts=accounts)
+
+
+def _build_calendar(value: dict[str, Any], report: Report) -> CalendarSettings:
+    accounts: dict[str, CalendarAccountSettings] = {}
+    sub = value.get("accounts", {})
+    if not isinstance(sub, dict):
+        report("calendar", "accounts", "must be tables, e.g. [calendar.accounts.work]")
+        sub = {}
+    for name, account in sub.items():
+        table = f"calendar.accounts.{name}"
+        if not isinstance(account, dict):
+            report("calendar.accounts", name, "must be a table")
+            continue
+        built = _build(CalendarAccountSettings, table, "calendar.accounts", account, report)
+        if bool(built.url) == bool(built.path):
+            report(table, "url", "give url (a CalDAV server) or path (a local .ics file), one of them")
+        elif built.url and not re.match(r"https?://", built.url):
+            report(table, "url", f"{built.url!r} is not an http:// or https:// address")
+        elif built.url.startswith("http://") and not _is_loopback(urllib.parse.urlsplit(built.url).hostname or ""):
+            report(table, "url", "http:// sends your password in clear text; it is only allowed for a loopback host")
+        accounts[name] = built
+    options = {key: item for key, item in value.items() if key != "accounts"}
+    general = _build(CalendarSettings, "calendar", "calendar", options, report) if options else CalendarSettings()
     return dataclasses.replace(general, accounts=accounts)
 
 

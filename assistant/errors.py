@@ -41,6 +41,14 @@ class WyomingError(EarpieceError):
     """A Wyoming server cannot listen, or a Wyoming peer cannot be reached or misbehaves."""
 
 
+class CalendarError(EarpieceError):
+    """A calendar could not be read or written. ``spoken`` is what is said aloud; ``str()`` the detail."""
+
+    def __init__(self, message: str, spoken: str = "") -> None:
+        super().__init__(message)
+        self.spoken = spoken or "Sorry, something went wrong with your calendar."
+
+
 class MediaError(EarpieceError):
     """No session D-Bus, or a media player that does not answer (MPRIS)."""
 

@@ -51,6 +51,7 @@ EVENT_TYPES: Mapping[str, str] = {
                "earlier run, `resume`) and `text`"),
     "mail": ("`action` (`list` with `count`, `read`, `mark_read`, `archive`, `delete`, `reply`, `new` with "
              "`sender` and `subject`, `reconnected`), with the message's `uid`"),
+    "calendar": "`action` `add` (an event written) or `announce` (one about to start), with `uid`, `title`, `start`",
     "media": ("a media player (MPRIS) was changed: `action` (`duck` and `restore` with `players`; `pause`, "
               "`play`, `next`, `previous`, `louder`, `quieter` with `player`, and `volume` for the last two)"),
     "device": "the headset went away or came back: `action` (`lost`, `back`), `input`, `output`",

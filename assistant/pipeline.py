@@ -27,12 +27,16 @@ from assistant.intents.reading import CommandReader
 from assistant.intents.router import UNKNOWN, IntentMatch, Router
 from assistant.skills.base import Persistence, Question, Reply, Session, SkillContext, SkillRegistry
 from assistant.intents.numbers import cardinal
+from assistant.calendar.announcer import Announcer
+from assistant.calendar.announcer import announcement as event_announcement
+from assistant.calendar.sources import Calendars
 from assistant.mail.message import Envelope
 from assistant.media.ducking import Ducker
 from assistant.mail.store import MailStore, open_store
 from assistant.skills.clock import ClockSkill
 from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill
+from assistant.skills.calendar import CalendarSkill
 from assistant.skills.media import MediaSkill
 from assistant.skills.reminders import ReminderSkill, reminder_announcement
 from assistant.skills.timers import TimerSkill, announcement
@@ -151,7 +155,8 @@ class Pipeline:
                  start_time: datetime | None = None, remembered: Remembered | None = None,
                  persistence: Persistence | None = None, use_grammar: bool = True,
                  journal_path: Path | None = None, address_book: AddressBook | None = None,
-                 mail_store: Callable[[], MailStore] | None = None, ducker: Ducker | None = None) -> None:
+                 mail_store: Callable[[], MailStore] | None = None, ducker: Ducker | None = None,
+                 calendars: Callable[[], Calendars] | None = None, calendar_background: bool = False) -> None:
         self.settings = settings
         self.engines = engines
         self.router = router
@@ -168,9 +173,13 @@ class Pipeline:
         self._use_grammar = use_grammar
         self.mail = MailSkill(settings, mail_store or (lambda: open_store(settings)))
         self.ducker = ducker
+        self.calendar = CalendarSkill(calendars or (lambda: Calendars([])))
+        self.announcer = Announcer(calendars(), settings.calendar.announce, calendar_background) if calendars else None
+        """Says events before they start; it has calendars of its own (their connections are not shared)."""
         system = SystemSkill()
         self.skills = SkillRegistry([ClockSkill(), system, NameSkill(), TimerSkill(), ReminderSkill(), self.mail,
-                                     MediaSkill(ducker, settings.media, voice_volume=system)], UnknownSkill())
+                                     MediaSkill(ducker, settings.media, voice_volume=system), self.calendar],
+                                    UnknownSkill())
         self.dialogue = Dialogue(settings.wake, on_change=self._conversation_changed)
         self._segmenter = UtteranceSegmenter(
             settings.audio.vad_aggressiveness, settings.audio.end_silence, settings.audio.max_utterance)
@@ -262,7 +271,7 @@ class Pipeline:
                     break
             self.finish()
         finally:
-            self.let_go_of_media()
+            self.let_go()
             source.close()
             sink.close(self.t)
 
@@ -282,13 +291,15 @@ class Pipeline:
         the letter being dictated stays open, in dictation, and the unfinished-letter offer stands."""
         self._settled = True
         self._offer = before._offer
-        before.let_go_of_media()
+        before.let_go()
         if before.letter is not None:
             self.letter, before.letter = before.letter, None
             self.dialogue.dictate(True)
 
-    def let_go_of_media(self) -> None:
-        """At the end of a run or a reload: ducked music is put back, and the bus let go."""
+    def let_go(self) -> None:
+        """At the end of a run or a reload: ducked music is put back, the bus and the calendar
+        servers let go."""
+        self.calendar.close()
         if self.ducker is None:
             return
         if players := self.ducker.restore():
@@ -389,11 +400,28 @@ class Pipeline:
             self._earcon("end")
         self._announce_due_timers()
         self._announce_mail()
+        if self._samples % SAMPLE_RATE < FRAME_SAMPLES:  # once a second of audio
+            self._announce_events()
 
     @property
     def now(self) -> datetime:
         """Wall-clock time on the audio clock."""
         return self.start_time + timedelta(seconds=self.t)
+
+    def _announce_events(self) -> None:
+        """Say the events about to start, when the user is not talking to it, nor dictating."""
+        if self.announcer is None:
+            return
+        due = self.announcer.due(self.now)
+        if problem := self.announcer.take_problem():
+            self.bus.emit("error", self.t, message=problem)
+        if not due or self.letter is not None or self._segmenter.in_speech or self.dialogue.state is not State.IDLE:
+            return
+        for occurrence in due:
+            self.announcer.said(occurrence)
+            self.bus.emit("calendar", self.t, action="announce", uid=occurrence.uid, title=occurrence.title,
+                          start=occurrence.start.isoformat())
+        self.say(" ".join(event_announcement(occurrence, self.now) for occurrence in due))
 
     def _announce_due_timers(self) -> None:
         """Say a due timer as soon as nobody is talking (not over the user, not over a reply)."""

@@ -86,6 +86,25 @@ def test_plain_mail_security_is_refused_for_a_remote_host(tmp_path: Path) -> Non
     assert "local" not in str(info.value)
 
 
+def test_calendar_and_media_settings_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "cal.toml"
+    path.write_text('[calendar]\nannounce = -1\n'
+                    '[calendar.accounts.work]\nurl = "http://cloud.example.org/dav"\n'
+                    '[calendar.accounts.both]\nurl = "https://cloud.example.org/dav"\npath = "~/c.ics"\n'
+                    '[calendar.accounts.neither]\nusername = "theodore"\n'
+                    '[calendar.accounts.local]\nurl = "http://127.0.0.1:5232/"\n'
+                    '[media]\nduck = "mute"\n')
+    with pytest.raises(ConfigError) as info:
+        load_file(path)
+    message = str(info.value)
+    assert f"{path}:2: calendar.announce: -1 is out of range" in message
+    assert f"{path}:4: calendar.accounts.work.url: http:// sends your password in clear text" in message
+    assert f"{path}:6: calendar.accounts.both.url: give url" in message
+    assert "calendar.accounts.neither.url: give url" in message
+    assert "accounts.local" not in message
+    assert "media.duck: 'mute' is not one of 'lower', 'pause', 'off'" in message
+
+
 SECRET = "Zq7-unique-letters-secret-41"
 """A password found nowhere else, so finding it anywhere is a leak."""
 

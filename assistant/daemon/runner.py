@@ -103,7 +103,7 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
         try:
-            self.pipeline = build_pipeline(self.settings, self.bus)
+            self.pipeline = build_pipeline(self.settings, self.bus, background=True)
             self._load_voice()
             self._serve_wyoming()
             self.pipeline.start(self.headset)
@@ -122,7 +122,7 @@ class Daemon:
                 self.watcher.stop()
             if self.pipeline is not None:
                 self.pipeline.finish()
-                self.pipeline.let_go_of_media()
+                self.pipeline.let_go()
                 self.pipeline.mail.close()
             self.headset.close()
             if self.server is not None:
@@ -284,7 +284,7 @@ class Daemon:
         engines = self.pipeline.engines if settings.speech == self.settings.speech else load_engines(settings)
         voice = self.pipeline.voice if settings.voice == self.settings.voice else None  # loaded once, kept
         samples = self.pipeline.samples
-        pipeline = build_pipeline(settings, self.bus, engines=engines, voice=voice)
+        pipeline = build_pipeline(settings, self.bus, engines=engines, voice=voice, background=True)
         devices_changed = (settings.audio.input_device, settings.audio.output_device) != (
             self.settings.audio.input_device, self.settings.audio.output_device)
         if devices_changed:

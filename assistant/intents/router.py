@@ -55,6 +55,8 @@ def normalize(text: str) -> str:
     """Lower case, no punctuation but apostrophes, single spaces: how templates are written."""
     text = text.casefold().replace("’", "'")
     text = re.sub(r"[^\w' ]+", " ", text)
+    text = re.sub(r"\bat (1[0-2]|[1-9])([0-5]\d)\b", r"at \1 \2", text)  # Whisper's "at 1030" is "at 10:30"
+    text = re.sub(r"\b(\d{1,2})(am|pm)\b", r"\1 \2", text)  # and "7pm" "7 pm"
     return " ".join(text.split())
 
 
