@@ -37,7 +37,7 @@ def test_routing(router: Router, text: str, intent: str) -> None:
 def test_every_intent_has_an_example_sentence_that_routes_back_to_it(router: Router) -> None:
     examples = router.examples(per_intent=3)
     # wildcard templates have no fixed example
-    assert set(examples) == set(router.intent_names()) - {"SetName", "SetReminder", "CancelReminder"}
+    assert set(examples) == set(router.intent_names()) - {"SetName", "SetReminder", "CancelReminder", "AddEvent"}
     for name, sentences in examples.items():
         for sentence in sentences:
             assert router.route(sentence).name == name, sentence

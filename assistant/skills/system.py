@@ -10,6 +10,8 @@ HELP_TOPICS = {
     "GetDate": "the date",
     "SetTimer": "a timer",
     "CheckMail": "your email",
+    "CalendarDay": "your calendar",
+    "MediaPause": "your music",
     "StartLetter": "a letter",
     "GetName": "my name",
 }
