@@ -133,8 +133,11 @@ class CalDav:
 
         account = self._account
         secret = secrets.find_password("calendar", self.name, account, CalendarError) if account.username else None
+        # credentials sent with the first request: asking without them first cost a second at
+        # Radicale, which delays every 401 against password guessing
         self._client = caldav.DAVClient(account.url, username=account.username or None, password=secret,
-                                        timeout=TIMEOUT, enable_rfc6764=False)
+                                        timeout=TIMEOUT, enable_rfc6764=False,
+                                        auth_type="basic" if account.username else None)
         calendars = self._guard(lambda: self._client.principal().calendars())
         if not calendars:  # the URL may be one calendar's own
             calendars = [self._client.calendar(url=account.url)]
