@@ -168,20 +168,14 @@ def _parser() -> argparse.ArgumentParser:
 
     mail = sub.add_parser("mail", parents=[common], help="store a mail password in the keyring; check an account")
     masub = mail.add_subparsers(metavar="ACTION", required=True)
-    mlogin = masub.add_parser("login", parents=[common], help="store ACCOUNT's password in the system keyring")
-    mlogin.add_argument("account", nargs="?", help="default: the first account")
-    mlogin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    mlogin.set_defaults(handler=cmd_mail_login)
+    _login_parser(masub, common, cmd_mail_login)
     mcheck = masub.add_parser("check", parents=[common], help="log in and list unread messages (nothing is marked)")
     mcheck.add_argument("account", nargs="?", help="default: the first account")
     mcheck.set_defaults(handler=cmd_mail_check)
 
     calendar = sub.add_parser("calendar", parents=[common], help="store a calendar password in the keyring; read a day")
     csub = calendar.add_subparsers(metavar="ACTION", required=True)
-    clogin = csub.add_parser("login", parents=[common], help="store ACCOUNT's password in the system keyring")
-    clogin.add_argument("account", nargs="?", help="default: the first account")
-    clogin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    clogin.set_defaults(handler=cmd_calendar_login)
+    _login_parser(csub, common, cmd_calendar_login)
     cday = csub.add_parser("day", parents=[common], help="say what is on every calendar on a day (as it would be said)")
     cday.add_argument("day", nargs="?", default="today", help="today (default), tomorrow or a weekday")
     cday.set_defaults(handler=cmd_calendar_day)
@@ -872,6 +866,13 @@ def _mail_account(settings: Settings, name: str | None) -> tuple[str, MailAccoun
     if name not in accounts:
         raise EarpieceError(f'no mail account "{name}" (accounts: {", ".join(accounts)})')
     return name, accounts[name]
+
+
+def _login_parser(actions, common: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int]) -> None:  # type: ignore[no-untyped-def]
+    login = actions.add_parser("login", parents=[common], help="store ACCOUNT's password in the system keyring")
+    login.add_argument("account", nargs="?", help="default: the first account")
+    login.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    login.set_defaults(handler=handler)
 
 
 def _secret_from_user(args: argparse.Namespace, label: str) -> str:

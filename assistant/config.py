@@ -153,15 +153,8 @@ class LettersSettings:
 
 
 @dataclass(frozen=True)
-class MailAccountSettings:
-    imap_host: str = ""
-    """IMAP server host name."""
-
-    imap_port: int = 993
-    """IMAP port (993 for TLS, 143 for STARTTLS)."""
-
-    security: str = "tls"
-    """"tls", "starttls" or "none" (only accepted for a loopback host)."""
+class Login:
+    """A server login and where its password comes from (assistant/secrets.py), for mail and calendar accounts."""
 
     username: str = ""
     """Login name."""
@@ -170,10 +163,22 @@ class MailAccountSettings:
     """Environment variable holding the password."""
 
     password_command: str = ""
-    """Command whose first output line is the password."""
+    """Command whose first output line is the password, e.g. "pass show mail"."""
 
     password: str = ""
-    """Password in the file itself; discouraged, masked in every output."""
+    """Password in the file itself; discouraged (prefer `earpiece mail|calendar login`), masked in every output."""
+
+
+@dataclass(frozen=True)
+class MailAccountSettings(Login):
+    imap_host: str = ""
+    """IMAP server host name."""
+
+    imap_port: int = 993
+    """IMAP port (993 for TLS, 143 for STARTTLS)."""
+
+    security: str = "tls"
+    """"tls", "starttls" or "none" (only accepted for a loopback host)."""
 
     smtp_host: str = ""
     """SMTP server host name for replies and letters."""
@@ -213,21 +218,9 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
-class CalendarAccountSettings:
+class CalendarAccountSettings(Login):
     url: str = ""
     """A CalDAV server (e.g. https://cloud.example.org/remote.php/dav/, or one calendar's URL)."""
-
-    username: str = ""
-    """The login."""
-
-    password_env: str = ""
-    """Name of an environment variable holding the password."""
-
-    password_command: str = ""
-    """A command printing the password (first line), e.g. "pass show calendar"."""
-
-    password: str = ""
-    """The password itself (discouraged: prefer `earpiece calendar login`, password_env or password_command)."""
 
     calendar: str = ""
     """Which calendar of the account (its name); empty: all of them are read, events go to the first."""
