@@ -207,6 +207,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif not args.input:
         bus.subscribe(_console_printer)
     try:
+        if args.input and settings.wake.remote:
+            log.info("reading a file: the wake server is not asked (the file runs faster than it hears)")
+            settings = replace(settings, wake=replace(settings.wake, remote=""))
         pipeline = _build_pipeline(settings, bus, start_time)
         if hasattr(source, "report"):  # the headset's comings and goings are events on the audio clock
             source.report = lambda kind, **fields: bus.emit(kind, pipeline.t, **fields)
@@ -739,6 +742,18 @@ def _unit_interval(text: str) -> float:
     return value
 
 
+def _remote_wake_models(uri: str) -> tuple[dict[str, str], str]:
+    """The models of ``[wake] remote`` (none if unset), and why it could not be asked."""
+    if not uri:
+        return {}, ""
+    from assistant.wake.remote import server_models
+
+    try:
+        return server_models(uri), ""
+    except EarpieceError as exc:
+        return {}, str(exc)
+
+
 def cmd_wake(args: argparse.Namespace) -> int:
     from assistant.speech.engines import words_of
     from assistant.state import edit_config, set_wake_sensitivity, set_wake_words
@@ -753,9 +768,15 @@ def cmd_wake(args: argparse.Namespace) -> int:
         streaming = load_streaming(settings, open_vocabulary=False)
         dictation = settings.speech.dictation == "whisper"
         own = {" ".join(words_of(k)) for k in settings.wake.sensitivities}
+        remote, unreachable = _remote_wake_models(settings.wake.remote)
         for phrase in words:
             label = f"{phrase} (sensitivity {settings.wake.sensitivity_of(phrase):g})" if phrase in own else phrase
-            print(f"{label} — {serving(phrase, settings.wake.neural, streaming, dictation)}")
+            also = ""
+            if (model := remote.get(" ".join(words_of(phrase)))) is not None:
+                also = f"; and the wake server at {settings.wake.remote} (model {model!r}, trusted alone)"
+            print(f"{label} — {serving(phrase, settings.wake.neural, streaming, dictation)}{also}")
+        if unreachable:
+            print(f"note: {unreachable}")
         return 0
     phrase = " ".join(words_of(" ".join(args.phrase)))
     if not phrase:

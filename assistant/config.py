@@ -57,6 +57,13 @@ class WakeSettings:
     mycroft, okay nabu) with that model, trusted without a Whisper double-check; false keeps every
     phrase on the text-configured path. `earpiece wake list` shows which serves each phrase."""
 
+    remote: str = ""
+    """A Wyoming wake word server (tcp://HOST:PORT: wyoming-openwakeword, or another earpiece's
+    `serve wyoming`) that hears idle speech too: its detections of the phrases it has models for
+    wake earpiece at once, and the local spotter leaves those phrases to it while it is connected
+    (it hears every phrase again while the server is away). Live audio only: a WAV file runs
+    faster than the server hears. Empty: none."""
+
     def sensitivity_of(self, phrase: str) -> float:
         """The phrase's own sensitivity if it has one (matched word by word), else ``sensitivity``."""
         from assistant.speech.engines import words_of
@@ -327,6 +334,9 @@ _REMOTE_ALLOWED = frozenset({("speech", "dictation"), ("voice", "engine")})
 """Settings that may also name an engine on another machine, as a Wyoming address."""
 
 
+_ADDRESSES = frozenset({("wake", "remote")})
+"""Settings that, where set, must be a Wyoming server's address."""
+
 _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("audio", "vad_aggressiveness"): (0, 3),
     ("audio", "end_silence"): (0.1, 5.0),
@@ -533,6 +543,9 @@ def _build(cls: type, table: str, rule_table: str, value: dict[str, Any], report
         elif choices and converted not in choices:
             also = " or a Wyoming server's address (tcp://HOST:PORT)" if remote_allowed else ""
             report(table, key, f"{converted!r} is not one of {', '.join(map(repr, choices))}{also}")
+            continue
+        if (rule_table, key) in _ADDRESSES and converted and (problem := address_problem(converted)):
+            report(table, key, problem)
             continue
         bounds = _RANGES.get((rule_table, key))
         if bounds and not bounds[0] <= converted <= bounds[1]:

@@ -36,7 +36,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "listening": "the pipeline started (file, live or daemon, or again after a reload)",
     "speech_start": "someone started talking (the VAD's start of an utterance)",
     "speech_end": "the utterance ended (`t` is its end of speech)",
-    "wake": "the name was heard: `word` (the wake phrase), `by` (`glance`, `neural` or `reading`)",
+    "wake": "the name was heard: `word` (the wake phrase), `by` (`glance`, `neural`, `remote` or `reading`)",
     "wake_withdrawn": "a wake taken early turned out not to be one: `word`, `heard` (nothing is said)",
     "partial": "streaming text while listening for a command: `text`",
     "transcript": "the command (or dictated sentence) as read: `text`",

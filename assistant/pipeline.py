@@ -42,7 +42,7 @@ from assistant.skills.reminders import ReminderSkill, reminder_announcement
 from assistant.skills.timers import TimerSkill, announcement
 from assistant.speech.engines import Engines, StreamingRecognizer, Transcript, words_of
 from assistant.speech.voice import Voice
-from assistant.wake import NameReading, WakeDecider
+from assistant.wake import NameReading, WakeDecider, WakeDecision
 from assistant.wake.decider import NAME_LAST_WORDS, WAKE_SEEN_BY
 from assistant.letters.addressbook import AddressBook
 from assistant.letters.model import Letter, ReplyContext
@@ -231,7 +231,7 @@ class Pipeline:
         wake = WakeDecider(self.session.wake_words, self.session.name, self.engines, self.router,
                            utterance=self._segmenter.utterance, sensitivity=self.settings.wake.sensitivity_of,
                            on_error=lambda message: self.bus.emit("error", self.t, message=message),
-                           neural=self.settings.wake.neural)
+                           neural=self.settings.wake.neural, remote=self.settings.wake.remote)
         return wake, CommandReader(self.router, self.engines, wake.matcher, self._use_grammar)
 
     def _tidy_letters(self) -> list[dict[str, str]]:
@@ -300,6 +300,7 @@ class Pipeline:
         """At the end of a run or a reload: ducked music is put back, the bus and the calendar
         servers let go."""
         self.calendar.close()
+        self.wake.close()
         if self.ducker is None:
             return
         if players := self.ducker.restore():
@@ -364,6 +365,8 @@ class Pipeline:
                 self.bus.emit("speech_start", self.t)
                 self._recognizer = self._new_recognizer() if self._wants_streaming() else None
                 self._streamed_samples = 0
+            if self.wake.remote is not None and self._idle:
+                self._hear_remote(frame)
             if self.wake.spotting(self._idle):
                 self._spot(update.frames)
             if self._recognizer is not None and not self.wake.not_for_us:
@@ -595,11 +598,21 @@ class Pipeline:
         if glance.reading is not None:
             self._early = (glance.samples, glance.reading, None)
         if glance.decision is not None:
-            self.bus.emit("wake", self.t, word=glance.decision.phrase, by=glance.decision.by)
-            self.dialogue.woke(self.t)
-            self.session.asleep = False
-            if self._recognizer is None and self._wants_streaming():
-                self._stream_from_the_name(frames)
+            self._woke_mid_utterance(glance.decision, frames)
+
+    def _hear_remote(self, frame: np.ndarray) -> None:
+        """The wake server hears idle audio as a stream (it needs the pauses around a name); its
+        detection during an utterance wakes on it, even one the spotter had let go."""
+        decision = self.wake.remote_heard(frame, self._segmenter.in_speech)
+        if decision is not None:
+            self._woke_mid_utterance(decision, [])
+
+    def _woke_mid_utterance(self, decision: WakeDecision, frames: list[np.ndarray]) -> None:
+        self.bus.emit("wake", self.t, word=decision.phrase, by=decision.by)
+        self.dialogue.woke(self.t)
+        self.session.asleep = False
+        if self._recognizer is None and self._wants_streaming():
+            self._stream_from_the_name(frames)
 
     def _stream_from_the_name(self, frames: list[np.ndarray]) -> None:
         """Woken mid-utterance: the command grammar decodes the utterance from the name on while
@@ -953,6 +966,7 @@ class Pipeline:
     def _apply_session(self) -> None:
         """Skills change the session; the pipeline's parts follow at once."""
         if self.session.wake_words != self.wake.phrases:
+            self.wake.close()
             self.wake, self.commands = self._wake_and_commands()
         self.wake.name = self.session.name
         self.voice.volume = self.session.volume

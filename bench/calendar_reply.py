@@ -8,7 +8,7 @@ speech sample to the end of the frame that handed the reply audio to the sink. W
 calendars found and the connection kept, as the daemon has them after its first fetch (its
 announcer fetches at start); cold: the first calendar command of a new process.
 
-Run: .venv/bin/python bench/calendar.py   (writes the "Calendar" section of docs/benchmarks.md)
+Run: .venv/bin/python bench/calendar_reply.py   (writes the "Calendar" section of docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def main() -> None:
             server.stop()
     p50 = {key: statistics.median(values) if values else float("nan") for key, values in results.items()}
     runs = len(VOICES) * REPEATS
-    body = f"""Script: `bench/calendar.py` ({len(VOICES)} espeak-ng voices x {REPEATS}, a real Radicale on loopback with
+    body = f"""Script: `bench/calendar_reply.py` ({len(VOICES)} espeak-ng voices x {REPEATS}, a real Radicale on loopback with
 four seeded events, {elapsed:.0f} s). From the end of speech to the reply audio going to the speaker
 (recognition, the CalDAV query, recurrence expansion, TTS rendering), fed frame by frame as live:
 
