@@ -194,6 +194,20 @@ def test_a_command_as_text_is_handled_by_the_skills(server: tuple[str, int]) -> 
     assert unknown[-1].data["text"]
 
 
+def test_a_text_command_is_answered_at_the_time_it_is_asked(sphinx, whisper, router, tts) -> None:
+    from datetime import datetime
+
+    from assistant.config import Settings
+    from assistant.speech.engines import Engines
+    from assistant.wyoming.services import Services
+
+    clock = iter([datetime(2026, 11, 25, 15, 10), datetime(2026, 11, 25, 15, 10), datetime(2026, 11, 25, 18, 45)])
+    services = Services(Settings(), Engines(sphinx, whisper), tts, router, now=lambda: next(clock))
+    assert services.answer("what time is it").text == "It's ten past three in the afternoon."
+    # hours later, the same server: its pipeline's audio clock stood still, the answer must not
+    assert services.answer("what time is it").text == "It's quarter to seven in the evening."
+
+
 def test_garbage_and_a_client_gone_mid_stream_cost_the_others_nothing(server: tuple[str, int], speech) -> None:
     with socket.create_connection(server) as rude:
         rude.sendall(b"this is not json\n" + bytes(range(256)))

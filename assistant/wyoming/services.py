@@ -5,16 +5,19 @@ gains nothing from two Whisper reads at once)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable, Iterator
 
 import numpy as np
 
 import assistant
+from assistant.calendar.sources import open_calendars
 from assistant.config import Settings
 from assistant.events import Event, EventBus
 from assistant.intents.router import UNKNOWN, Router
+from assistant.media.ducking import Ducker
+from assistant.media.mpris import Mpris
 from assistant.pipeline import Pipeline, TextOnlySink
 from assistant.speech.engines import Engines
 from assistant.speech.synth import BUNDLED_PIPER_VOICE
@@ -49,9 +52,13 @@ class Services:
         self.voice = voice
         self.router = router
         self._replies: list[str] = []
+        self._now = now
         bus = EventBus()
         bus.subscribe(self._on_event)
-        self._answering = Pipeline(settings, engines, router, voice, bus, now())
+        # the calendar and the media players of this machine; nothing ducks for a text command
+        self._answering = Pipeline(settings, engines, router, voice, bus, now(),
+                                   calendars=lambda: open_calendars(settings),
+                                   ducker=Ducker(Mpris(), replace(settings.media, duck="off")))
         self._answering.start(TextOnlySink())
 
     # --- what is served ---------------------------------------------------------------------
@@ -111,6 +118,7 @@ class Services:
     def answer(self, text: str) -> Answer:
         """A command as text (Home Assistant's conversation agent): earpiece's router and skills."""
         self._replies = []
+        self._answering.start_time = self._now()  # its audio clock stands still: the time is now
         intent = self._answering.answer(text)
         said = " ".join(self._replies).strip()
         if intent.name == UNKNOWN:
