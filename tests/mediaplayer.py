@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -41,11 +42,13 @@ class Mpv:
                  audio_out: str = "null") -> None:
         self.title = title
         self.bus_address = bus.address
+        self.log = Path(tempfile.mkstemp(prefix="mpv-", suffix=".log")[1])
         self.proc = subprocess.Popen(
-            ["mpv", "--no-video", "--no-config", "--script=/etc/mpv/scripts/mpris.so", f"--ao={audio_out}",
-             "--loop=inf", "--volume=100", f"--force-media-title={title}", str(media)],
+            ["mpv", "--no-video", "--no-config", "--no-terminal", f"--log-file={self.log}",
+             "--script=/etc/mpv/scripts/mpris.so", f"--ao={audio_out}", "--loop=inf", "--volume=100",
+             f"--force-media-title={title}", str(media)],
             env=dict(env or os.environ, DBUS_SESSION_BUS_ADDRESS=bus.address),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._connection = open_dbus_connection(bus.address)
         self._wait_ready()
 
@@ -53,7 +56,7 @@ class Mpv:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mpv exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                raise RuntimeError(f"mpv exited:\n{self.log.read_text(errors='replace')[-2000:]}")
             try:
                 if self.status() == "Playing":
                     return
@@ -87,6 +90,7 @@ class Mpv:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.unlink(missing_ok=True)
 
 
 class VolumeWatch:

@@ -11,10 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from mediaplayer import Mpv, SessionBus
 from test_skills import of, run
 
+from assistant.audio.wavio import read_wav
 from assistant.config import MediaSettings
 from assistant.media.ducking import Ducker
 from assistant.media.mpris import Mpris
@@ -157,3 +159,55 @@ def test_an_unreadable_ducking_state_is_dropped(tmp_path: Path, mpv: Mpv) -> Non
     assert Ducker(Mpris(), MediaSettings(), state).recover() == []
     assert not state.exists() or json.loads(state.read_text()) is not None
     assert mpv.volume() == pytest.approx(1.0)
+
+
+TONE_HZ = 3000
+"""The music: a steady tone, far from where a voice has most of its energy, so its level can be
+followed under the reply."""
+
+
+def tone_levels(recording: Path) -> np.ndarray:
+    """The tone's amplitude in each 100 ms of the recording (a narrow band around TONE_HZ)."""
+    audio = read_wav(recording)
+    window = 1600
+    levels = []
+    for start in range(0, len(audio) - window, window):
+        spectrum = np.abs(np.fft.rfft(audio[start : start + window] * np.hanning(window)))
+        at = TONE_HZ * window // 16000
+        levels.append(spectrum[at - 2 : at + 3].max())
+    return np.array(levels)
+
+
+def test_the_music_is_heard_lower_while_it_answers_and_back_after(headset, bus: SessionBus, speech,
+                                                                    tmp_path: Path) -> None:
+    from conftest import start_live
+    from test_live import wait_for
+
+    tone = (0.3 * np.sin(2 * np.pi * TONE_HZ * np.arange(16000 * 4) / 16000)).astype(np.float32)
+    player = Mpv(bus, speech.write(tone, "tone.wav"), "A tone", env=headset.env(), audio_out="pulse")
+    proc, events_path = start_live(headset, tmp_path, "[wake]\nfollow_up = 1.0\n")
+    recording = tmp_path / "speaker.wav"
+    try:
+        wait_for(events_path, "listening", 60, proc)
+        recorder = headset.record_speaker(recording)
+        headset.wait_recorded(recording, 1.5)
+        headset.speak_into_mic(speech.write(speech.scene(0.3, "Samantha, what time is it?", 0.5), "ask.wav"))
+        deadline = time.monotonic() + 60
+        while '"restore"' not in events_path.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, "the music was not put back"
+            time.sleep(0.05)
+        headset.wait_recorded(recording, 1.5)
+        headset.stop_recording(recorder)
+        events = [json.loads(line) for line in events_path.read_text().splitlines()]
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        player.stop()
+    assert [e["action"] for e in events if e["type"] == "media"] == ["duck", "restore"]
+    levels = tone_levels(recording)
+    before, lowest, after = np.median(levels[:10]), levels.min(), np.median(levels[-10:])
+    assert before > 1.0, "the music is not on the speaker"
+    assert lowest < 0.5 * before, (before, lowest)  # heard lowered (mpv's 30 % volume)
+    assert after == pytest.approx(before, rel=0.2)  # and heard back as it was
+    low = np.flatnonzero(levels < 0.5 * before)
+    assert 10 <= low[0] and low[-1] < len(levels) - 10  # lowered after it started, back before the end
