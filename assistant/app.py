@@ -28,8 +28,8 @@ def load_engines(settings: Settings) -> Engines:
 
 def build_pipeline(settings: Settings, bus: EventBus, start_time: datetime | None = None,
                    engines: Engines | None = None, voice: Voice | None = None, background: bool = False) -> Pipeline:
-    """``background``: the daemon's way, calendar fetches for announcements on a thread of their
-    own; otherwise (file mode) on the audio clock, repeatably."""
+    """``background`` (live audio: the daemon, `earpiece run` on the headset): calendar fetches
+    for announcements on a thread of their own; otherwise (a file) on the audio clock, repeatably."""
     config_path = settings.source or user_config_path()
     router = Router.for_config_dir(config_path.parent)
     store = StateStore(state_dir(settings))

@@ -210,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.input and settings.wake.remote:
             log.info("reading a file: the wake server is not asked (the file runs faster than it hears)")
             settings = replace(settings, wake=replace(settings.wake, remote=""))
-        pipeline = _build_pipeline(settings, bus, start_time)
+        pipeline = _build_pipeline(settings, bus, start_time, live=not args.input)
         if hasattr(source, "report"):  # the headset's comings and goings are events on the audio clock
             source.report = lambda kind, **fields: bus.emit(kind, pipeline.t, **fields)
         stop = GracefulStop()
@@ -248,10 +248,10 @@ def _open_ends(settings: Settings, input_path: str | None, output_path: str | No
     return headset, headset
 
 
-def _build_pipeline(settings: Settings, bus, start_time: datetime | None):  # type: ignore[no-untyped-def]
+def _build_pipeline(settings: Settings, bus, start_time: datetime | None, live: bool):  # type: ignore[no-untyped-def]
     from assistant.app import build_pipeline
 
-    return build_pipeline(settings, bus, start_time)
+    return build_pipeline(settings, bus, start_time, background=live)
 
 
 def _stop_gracefully(stop: GracefulStop, away: Callable[[], bool]) -> Callable[[int, object], None]:
