@@ -35,7 +35,7 @@ COMMANDS: list[tuple[str, str, dict]] = [
     ("stop.", "Stop", {}),
     ("go to sleep.", "Sleep", {}),
     ("turn the volume up.", "VolumeUp", {}),
-    ("speak softer.", "VolumeDown", {}),
+    ("speak softer.", "VolumeDown", {"of": "voice"}),
     ("set a timer for twenty five minutes.", "SetTimer", {"seconds": 1500}),
     ("set a timer for ten seconds.", "SetTimer", {"seconds": 10}),
     ("set a timer for an hour and a half.", "SetTimer", {"seconds": 5400}),
@@ -44,7 +44,7 @@ COMMANDS: list[tuple[str, str, dict]] = [
     ("set a timer for one hour and fifteen minutes.", "SetTimer", {"seconds": 4500}),
     ("cancel the timer.", "CancelTimer", {}),
     ("what is the weather in Paris tomorrow?", "Unknown", {}),
-    ("play some jazz music.", "Unknown", {}),
+    ("book a table for two.", "Unknown", {}),
 ]
 NOISE = (0.0, 0.01)
 

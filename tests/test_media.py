@@ -59,6 +59,9 @@ def test_pause_whats_playing_and_play_by_voice(cli, speech, tmp_path: Path, mpv:
     assert [e["action"] for e in of(events, "media")][:3] == ["duck", "pause", "restore"]
     assert mpv.status() == "Paused" and mpv.volume() == pytest.approx(1.0)  # paused at its own volume
     assert of(events, "reply", "text") == [f"{TITLE} is paused, on mpv."]
+    events = run(cli, speech, tmp_path, "jazz", 0.5, "Samantha, play some jazz music.", 5.0)
+    assert of(events, "reply", "text") == ["I can't choose what to play. I can play, pause or skip what mpv has."]
+    assert mpv.status() == "Paused"  # not whatever happened to be paused
     events = run(cli, speech, tmp_path, "play", 0.5, "Samantha, play the music.", 3.0)
     assert of(events, "intent", "name") == ["MediaPlay"]
     assert mpv.status() == "Playing"

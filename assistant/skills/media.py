@@ -51,6 +51,8 @@ class MediaSkill(Skill):
                 return Reply(playing_now(player, held=player.bus_name in self._ducker.ducked))
             if intent.name in ("MediaLouder", "MediaQuieter", "VolumeUp", "VolumeDown"):
                 return self._volume(player, up=intent.name in ("MediaLouder", "VolumeUp"))
+            if intent.name == "MediaPlay" and intent.slots.get("what"):
+                return Reply(f"I can't choose what to play. I can play, pause or skip what {player.name} has.")
             return self._command(player, _COMMANDS[intent.name])
         except MediaError as exc:
             log.warning("media: %s", exc)
