@@ -460,51 +460,49 @@ def _section_fields() -> dict[str, type]:
 Report = Callable[[str, str, str], None]
 
 
-def _build_mail(value: dict[str, Any], report: Report) -> MailSettings:
-    accounts: dict[str, MailAccountSettings] = {}
-    options = {key: item for key, item in value.items() if key != "accounts"}
+def _build_with_accounts(section: str, general_cls: type, account_cls: type, value: dict[str, Any], report: Report,
+                         check: Callable[[str, Any], None]) -> Any:
+    """A section with [SECTION.accounts.NAME] tables (mail, calendar): each account checked as a
+    table, then by ``check(table, account)``; the section's own keys as any table."""
+    accounts: dict[str, Any] = {}
     sub = value.get("accounts", {})
     if not isinstance(sub, dict):
-        report("mail", "accounts", "must be tables, e.g. [mail.accounts.personal]")
+        report(section, "accounts", f"must be tables, e.g. [{section}.accounts.personal]")
         sub = {}
     for name, account in sub.items():
-        table = f"mail.accounts.{name}"
+        table = f"{section}.accounts.{name}"
         if not isinstance(account, dict):
-            report("mail.accounts", name, "must be a table")
+            report(f"{section}.accounts", name, "must be a table")
             continue
-        built = _build(MailAccountSettings, table, "mail.accounts", account, report)
+        built = _build(account_cls, table, f"{section}.accounts", account, report)
+        check(table, built)
+        accounts[name] = built
+    options = {key: item for key, item in value.items() if key != "accounts"}
+    general = _build(general_cls, section, section, options, report) if options else general_cls()
+    return dataclasses.replace(general, accounts=accounts)
+
+
+def _build_mail(value: dict[str, Any], report: Report) -> MailSettings:
+    def check(table: str, built: MailAccountSettings) -> None:
         for kind, host in (("security", built.imap_host), ("smtp_security", built.smtp_host)):
             if getattr(built, kind) == "none" and host and not _is_loopback(host):
                 report(table, kind, f'"none" sends your password in clear text; it is only allowed for a loopback host, not {host}')
         if not built.imap_host and not built.maildir and not built.smtp_host:
             report(table, "imap_host", "give imap_host (a server) or maildir (a local folder) to read mail from")
-        accounts[name] = built
-    general = _build(MailSettings, "mail", "mail", options, report) if options else MailSettings()
-    return dataclasses.replace(general, accounts=accounts)
+
+    return _build_with_accounts("mail", MailSettings, MailAccountSettings, value, report, check)  # type: ignore[no-any-return]
 
 
 def _build_calendar(value: dict[str, Any], report: Report) -> CalendarSettings:
-    accounts: dict[str, CalendarAccountSettings] = {}
-    sub = value.get("accounts", {})
-    if not isinstance(sub, dict):
-        report("calendar", "accounts", "must be tables, e.g. [calendar.accounts.work]")
-        sub = {}
-    for name, account in sub.items():
-        table = f"calendar.accounts.{name}"
-        if not isinstance(account, dict):
-            report("calendar.accounts", name, "must be a table")
-            continue
-        built = _build(CalendarAccountSettings, table, "calendar.accounts", account, report)
+    def check(table: str, built: CalendarAccountSettings) -> None:
         if bool(built.url) == bool(built.path):
             report(table, "url", "give url (a CalDAV server) or path (a local .ics file), one of them")
         elif built.url and not re.match(r"https?://", built.url):
             report(table, "url", f"{built.url!r} is not an http:// or https:// address")
         elif built.url.startswith("http://") and not _is_loopback(urllib.parse.urlsplit(built.url).hostname or ""):
             report(table, "url", "http:// sends your password in clear text; it is only allowed for a loopback host")
-        accounts[name] = built
-    options = {key: item for key, item in value.items() if key != "accounts"}
-    general = _build(CalendarSettings, "calendar", "calendar", options, report) if options else CalendarSettings()
-    return dataclasses.replace(general, accounts=accounts)
+
+    return _build_with_accounts("calendar", CalendarSettings, CalendarAccountSettings, value, report, check)  # type: ignore[no-any-return]
 
 
 def _is_loopback(host: str) -> bool:

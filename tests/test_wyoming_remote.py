@@ -228,15 +228,17 @@ def openwakeword_server() -> Iterator[int]:
         proc.wait(10)
 
 
-def test_a_remote_wake_server_wakes_it_on_its_phrase(headset, speech, tmp_path: Path, openwakeword_server: int) -> None:
+def alexa_asked_live(headset, speech, tmp_path: Path, remote: str, settle: float = 0.0) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """`earpiece run` on the headset with "alexa" as a wake phrase (neural off: the bundled
+    microWakeWord "alexa" would otherwise hear it first) and ``remote`` as its wake server; the
+    Piper voice asks it the time. Returns the events up to the reply."""
     from test_live import wait_for
 
-    # neural off: the bundled microWakeWord "alexa" would otherwise hear it first, on this machine
     proc, events_path = start_live(headset, tmp_path, '[wake]\nwords = ["samantha", "alexa"]\nneural = false\n'
-                                                      f'remote = "tcp://127.0.0.1:{openwakeword_server}"\n')
+                                                      f'remote = "{remote}"\n')
     try:
         wait_for(events_path, "listening", 60, proc)
-        time.sleep(2.0)  # the connection to the wake server is made on a thread of its own
+        time.sleep(settle)
         audio = np.concatenate([np.zeros(8000, np.float32), speech.say_piper("Alexa, what time is it?"),
                                 np.zeros(16000, np.float32)])
         headset.speak_into_mic(speech.write(audio, "alexa.wav"))
@@ -246,27 +248,19 @@ def test_a_remote_wake_server_wakes_it_on_its_phrase(headset, speech, tmp_path: 
     finally:
         if proc.poll() is None:
             proc.kill()
+    return events
+
+
+def test_a_remote_wake_server_wakes_it_on_its_phrase(headset, speech, tmp_path: Path, openwakeword_server: int) -> None:
+    # the connection to the wake server is made on a thread of its own: 2 s to settle
+    events = alexa_asked_live(headset, speech, tmp_path, f"tcp://127.0.0.1:{openwakeword_server}", settle=2.0)
     assert [(e["word"], e["by"]) for e in of(events, "wake")] == [("alexa", "remote")]
     assert of(events, "intent", "name") == ["GetTime"]
     assert of(events, "error") == []
 
 
 def test_without_its_wake_server_the_local_spotter_hears_every_phrase(headset, speech, tmp_path: Path) -> None:
-    from test_live import wait_for
-
-    proc, events_path = start_live(headset, tmp_path, '[wake]\nwords = ["samantha", "alexa"]\nneural = false\n'
-                                                      f'remote = "tcp://127.0.0.1:{free_port()}"\n')
-    try:
-        wait_for(events_path, "listening", 60, proc)
-        audio = np.concatenate([np.zeros(8000, np.float32), speech.say_piper("Alexa, what time is it?"),
-                                np.zeros(16000, np.float32)])
-        headset.speak_into_mic(speech.write(audio, "alexa.wav"))
-        events = wait_for(events_path, "reply", 60, proc)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    events = alexa_asked_live(headset, speech, tmp_path, f"tcp://127.0.0.1:{free_port()}")
     assert [(e["word"], e["by"]) for e in of(events, "wake")] == [("alexa", "glance")]
     assert of(events, "intent", "name") == ["GetTime"]
     errors = of(events, "error", "message")

@@ -25,10 +25,10 @@ from assistant.audio import SAMPLE_RATE
 from assistant.errors import WyomingError
 from assistant.speech.engines import words_of
 from assistant.wyoming.address import address_problem
+from assistant.wyoming.remote import CONNECT_SECONDS
 
 log = logging.getLogger(__name__)
 
-CONNECT_SECONDS = 2.0
 RETRY_SECONDS = 10.0
 """After a failure, the server is tried again this long after."""
 BACKLOG_FRAMES = 250
