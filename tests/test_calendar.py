@@ -59,8 +59,8 @@ def test_the_day_is_said_with_every_event_at_local_time(cli, speech, tmp_path: P
                  config=config, start=START)
     assert of(events, "intent", "name") == ["CalendarDay"]
     assert of(events, "reply", "text") == [
-        "Today you have four events: all day, Anna's birthday; at nine in the morning, Team standup; "
-        "at three in the afternoon, Call with New York; and at half past seven in the evening, Dinner with Tom."]
+        "Today you have four events. All day, Anna's birthday. At nine in the morning, Team standup. "
+        "At three in the afternoon, Call with New York. And at half past seven in the evening, Dinner with Tom."]
 
 
 def test_recurring_events_are_expanded(config: Path, radicale: Radicale) -> None:
@@ -141,7 +141,7 @@ def test_a_local_ics_file_is_read_and_added_to(cli, speech, tmp_path: Path, monk
     config.write_text(f'[calendar.accounts.mine]\npath = "{ics}"\n')
     events = said_slowly(cli, speech, tmp_path, "ics", 0.5, "Samantha, what's on my calendar tomorrow?", 6.0,
                          "Samantha, schedule dinner with Tom tomorrow at seven pm.", 6.0, "Yes.", 5.0, config=config)
-    assert of(events, "reply", "text")[0] == "Tomorrow you have one event: at eight in the morning, Yoga."
+    assert of(events, "reply", "text")[0] == "Tomorrow you have one event. At eight in the morning, Yoga."
     assert of(events, "reply", "text")[-1] == "I've added Dinner with tom, tomorrow at seven in the evening."
     titles = [str(c.get("summary")) for c in icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")]
     assert titles == ["Yoga", "Dinner with tom"]

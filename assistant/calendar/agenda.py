@@ -126,8 +126,10 @@ def spoken_listing(occurrences: list[Occurrence], day: date, today: date) -> str
         return f"You have nothing on your calendar {when}."
     count = "one event" if len(occurrences) == 1 else f"{cardinal(len(occurrences))} events"
     said = [spoken_event(o) for o in occurrences]
-    listing = said[0] if len(said) == 1 else "; ".join(said[:-1]) + f"; and {said[-1]}"
-    return f"{when[0].upper()}{when[1:]} you have {count}: {listing}."
+    if len(said) > 1:
+        said[-1] = f"and {said[-1]}"
+    # a sentence each: the voice starts on the short first one while it renders the rest
+    return " ".join([f"{when[0].upper()}{when[1:]} you have {count}.", *(f"{s[0].upper()}{s[1:]}." for s in said)])
 
 
 def spoken_span(occurrence: Occurrence) -> str:
