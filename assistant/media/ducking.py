@@ -71,7 +71,7 @@ class Ducker:
                 lowered = round(player.volume * self._settings.duck_level, 4)
                 self._ducked[player.bus_name] = Ducked(player.bus_name, player.volume, lowered)
         self._save()
-        done, problem = [], ""
+        done, problem, failed = [], "", False
         for held in list(self._ducked.values()):
             try:
                 if held.paused:
@@ -82,10 +82,10 @@ class Ducker:
                 done.append(held.bus_name)
             except MediaError as exc:
                 del self._ducked[held.bus_name]
-                problem = self._problem(exc)
+                problem, failed = self._problem(exc) or problem, True
         if len(done) != len(playing):
             self._save()
-        self._failing = bool(problem)
+        self._failing = failed
         return done, problem
 
     def restore(self) -> list[str]:
