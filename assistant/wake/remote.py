@@ -69,7 +69,10 @@ class RemoteWake:
         """Send one frame of idle audio; returns a phrase the server detected, if any."""
         loop, frames = self._loop, self._frames
         if loop is not None and frames is not None:
-            loop.call_soon_threadsafe(_put_dropping_oldest, frames, frame.astype(np.int16).tobytes())
+            try:
+                loop.call_soon_threadsafe(_put_dropping_oldest, frames, frame.astype(np.int16).tobytes())
+            except RuntimeError:  # the connection ended this moment (its loop is closed): the frame is lost
+                pass
         while True:
             try:
                 phrase, at = self._hits.get_nowait()
