@@ -29,7 +29,7 @@ from assistant.audio.wavio import WavSink, WavSource, read_wav  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.events import EventBus, EventLog  # noqa: E402
 from assistant.intents.router import Router  # noqa: E402
-from assistant.pipeline import Engines, Pipeline  # noqa: E402
+from assistant.pipeline import Engines, Pipeline, TextOnlySink  # noqa: E402
 from assistant.speech.voice import Voice as Tts  # noqa: E402
 from assistant.speech.phonetics import Phonetics  # noqa: E402
 
@@ -195,13 +195,17 @@ def tts() -> Tts:
 def run_file(sphinx, whisper, router, tts, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Runs the real pipeline on an audio array; returns (events as dicts, reply audio)."""
 
-    def run(audio: np.ndarray, settings: Settings = Settings(),
-            journal_path: Path | None = None) -> tuple[list[dict[str, Any]], np.ndarray]:
+    def run(audio: np.ndarray, settings: Settings = Settings(), journal_path: Path | None = None,
+            text_only: bool = False) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """``text_only``: replies are events only, not rendered (a test of what was understood)."""
         wav = SpeechMaker(tmp_path).write(audio, "in.wav")
         log = EventLog()
         bus = EventBus()
         bus.subscribe(log)
         pipeline = Pipeline(settings, Engines(sphinx, whisper), router, tts, bus, START, journal_path=journal_path)
+        if text_only:
+            pipeline.run(WavSource(wav), TextOnlySink())
+            return [e.to_dict() for e in log.events], np.zeros(0, np.int16)
         pipeline.run(WavSource(wav), WavSink(tmp_path / "out.wav"))
         return [e.to_dict() for e in log.events], read_wav(tmp_path / "out.wav")
 
