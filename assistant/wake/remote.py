@@ -2,11 +2,12 @@
 `serve wyoming`), beside the local spotter: `[wake] remote`.
 
 A thread of its own holds one long connection, as Home Assistant does: `describe` (which of the
-configured phrases the server has models for), `detect`, `audio-start`, then the frames of idle
-utterances as they are heard. A detection wakes at once, unchecked (its models were trained on
-many voices, like the bundled microWakeWord ones). The local spotter keeps listening for every
-phrase, so a server that is away costs only its own hits: the failure is said once, and the
-connection is tried again every RETRY_SECONDS.
+configured phrases the server has models for), `detect`, `audio-start`, then all idle audio as a
+stream (openWakeWord answers about half a second after a phrase and needs the audio after it). A
+detection during an utterance wakes at once, unchecked (its models were trained on many voices,
+like the bundled microWakeWord ones). While connected, the local spotter leaves the server's
+phrases to it; while the server is away the spotter hears every phrase again: the failure is
+said once, and the connection is tried again every RETRY_SECONDS.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from assistant.audio import SAMPLE_RATE
 from assistant.errors import WyomingError
 from assistant.speech.engines import words_of
 from assistant.wyoming.address import address_problem
-from assistant.wyoming.remote import CONNECT_SECONDS
+from assistant.wyoming.remote import CONNECT_SECONDS, connected
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,9 @@ class RemoteWake:
 
     async def _session(self) -> None:
         from wyoming.audio import AudioStart
-        from wyoming.client import AsyncClient
         from wyoming.wake import Detect
 
-        client = AsyncClient.from_uri(self.uri)
-        await asyncio.wait_for(client.connect(), CONNECT_SECONDS)
-        try:
+        async with connected(self.uri) as client:
             models = await _models(client)
             names = {models[words]: phrase for words, phrase in self._phrases.items() if words in models}
             if not names:
@@ -142,8 +140,6 @@ class RemoteWake:
                 await self._send(client, reading)
             finally:
                 reading.cancel()
-        finally:
-            await client.disconnect()
 
     async def _send(self, client, reading: "asyncio.Task[None]") -> None:  # type: ignore[no-untyped-def]
         from wyoming.audio import AudioChunk
@@ -193,15 +189,9 @@ async def _models(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def server_models(uri: str) -> dict[str, str]:
     """The wake models of the server at ``uri`` (for `earpiece wake list`); WyomingError if it
     cannot be asked."""
-    from wyoming.client import AsyncClient
-
     async def ask() -> dict[str, str]:
-        client = AsyncClient.from_uri(uri)
-        await asyncio.wait_for(client.connect(), CONNECT_SECONDS)
-        try:
+        async with connected(uri) as client:
             return await _models(client)
-        finally:
-            await client.disconnect()
 
     try:
         return asyncio.run(ask())

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import numpy as np
 
@@ -62,15 +63,25 @@ class Outage:
         return problem
 
 
-async def _transcribe(uri: str, audio: np.ndarray) -> str:
-    from wyoming.asr import Transcribe, Transcript as WyomingTranscript
-    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+@asynccontextmanager
+async def connected(uri: str) -> AsyncIterator[Any]:
+    """A Wyoming client connected to ``uri`` within CONNECT_SECONDS, disconnected after use."""
     from wyoming.client import AsyncClient
-    from wyoming.error import Error
 
     client = AsyncClient.from_uri(uri)
     await asyncio.wait_for(client.connect(), CONNECT_SECONDS)
     try:
+        yield client
+    finally:
+        await client.disconnect()
+
+
+async def _transcribe(uri: str, audio: np.ndarray) -> str:
+    from wyoming.asr import Transcribe, Transcript as WyomingTranscript
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+    from wyoming.error import Error
+
+    async with connected(uri) as client:
         await client.write_event(Transcribe(language="en").event())
         await client.write_event(AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event())
         raw = audio.astype(np.int16).tobytes()
@@ -86,8 +97,6 @@ async def _transcribe(uri: str, audio: np.ndarray) -> str:
                 return WyomingTranscript.from_event(event).text.strip()
             if Error.is_type(event.type):
                 raise WyomingError(f"the server said: {Error.from_event(event).text}")
-    finally:
-        await client.disconnect()
 
 
 class RemoteDictation(DictationEngine):
@@ -130,13 +139,10 @@ class RemoteDictation(DictationEngine):
 
 async def _synthesize(uri: str, text: str, voice: str) -> tuple[np.ndarray, int]:
     from wyoming.audio import AudioChunk, AudioStart
-    from wyoming.client import AsyncClient
     from wyoming.error import Error
     from wyoming.tts import Synthesize, SynthesizeVoice
 
-    client = AsyncClient.from_uri(uri)
-    await asyncio.wait_for(client.connect(), CONNECT_SECONDS)
-    try:
+    async with connected(uri) as client:
         await client.write_event(Synthesize(text=text, voice=SynthesizeVoice(name=voice) if voice else None).event())
         rate, width, channels, pieces = SAMPLE_RATE, 2, 1, []
         while True:
@@ -152,8 +158,6 @@ async def _synthesize(uri: str, text: str, voice: str) -> tuple[np.ndarray, int]
                 break
             elif Error.is_type(event.type):
                 raise WyomingError(f"the server said: {Error.from_event(event).text}")
-    finally:
-        await client.disconnect()
     if width != 2:
         raise WyomingError(f"the server sent {8 * width}-bit audio; 16-bit is expected")
     samples = np.frombuffer(b"".join(pieces), np.int16).reshape(-1, channels).mean(axis=1)
