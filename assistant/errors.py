@@ -6,6 +6,8 @@ pipeline turns the same errors into ``error`` events and keeps going.
 
 from __future__ import annotations
 
+import threading
+
 
 class EarpieceError(Exception):
     """A problem the user can act on; the message says what and how."""
@@ -73,3 +75,28 @@ def spoken_os_error(exc: OSError) -> str:
             errno.EROFS: "the disk is read-only", errno.EACCES: "I'm not allowed to write there",
             errno.EPERM: "I'm not allowed to write there", errno.EIO: "the disk reported an error"}
     return said.get(exc.errno or 0, (exc.strerror or str(exc)).rstrip(".").lower())
+
+
+class Complaint:
+    """A failure said once until things work again: a bus or a server that is away is news the
+    first time, not at every try. A worker thread may fail while the audio loop takes it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._said = False
+        self._pending = ""
+
+    def failed(self, message: str) -> None:
+        with self._lock:
+            if not self._said:
+                self._pending, self._said = message, True
+
+    def worked(self) -> None:
+        with self._lock:
+            self._said = False
+
+    def take(self) -> str:
+        """What to say now, once; empty when nothing new failed."""
+        with self._lock:
+            pending, self._pending = self._pending, ""
+        return pending

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from assistant.calendar.agenda import Occurrence
 from assistant.calendar.sources import Calendars
-from assistant.errors import CalendarError
+from assistant.errors import CalendarError, Complaint
 from assistant.intents.numbers import cardinal
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ class Announcer:
         self._coming: list[Occurrence] = []
         self._fetched_at: datetime | None = None
         self._said: set[tuple[str, datetime]] = set()
-        self._problem = ""
-        self._failing = False
+        self._complaint = Complaint()
         self._lock = threading.Lock()
+        """Guards ``_coming``, which the fetching thread replaces."""
         self._fetching: threading.Thread | None = None
 
     @property
@@ -56,9 +56,7 @@ class Announcer:
 
     def take_problem(self) -> str:
         """A failure to fetch, once until fetching works again."""
-        with self._lock:
-            problem, self._problem = self._problem, ""
-        return problem
+        return self._complaint.take()
 
     def _fetch(self, now: datetime) -> None:
         if not self._background:
@@ -71,13 +69,11 @@ class Announcer:
         try:
             coming = self._calendars.between(now, now + self._lead + 2 * REFRESH)
         except CalendarError as exc:
-            with self._lock:
-                if not self._failing:
-                    self._problem = f"calendar: {exc}"
-                self._failing = True
+            self._complaint.failed(f"calendar: {exc}")
             return
+        self._complaint.worked()
         with self._lock:
-            self._coming, self._failing = coming, False
+            self._coming = coming
 
 
 def announcement(occurrence: Occurrence, now: datetime) -> str:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from assistant.config import MediaSettings
-from assistant.errors import MediaError
+from assistant.errors import Complaint, MediaError
 from assistant.files import write_atomically
 from assistant.media.mpris import Mpris
 
@@ -48,7 +48,7 @@ class Ducker:
         self._settings = settings
         self._state_path = state_path
         self._ducked: dict[str, Ducked] = {}
-        self._failing = False
+        self._complaint = Complaint()
 
     @property
     def ducked(self) -> tuple[str, ...]:
@@ -63,7 +63,8 @@ class Ducker:
         try:
             playing = [p for p in self.mpris.players() if p.playing]
         except MediaError as exc:
-            return [], self._problem(exc)
+            self._complaint.failed(f"media: {exc}")
+            return [], self._complaint.take()
         for player in playing:
             if self._settings.duck == "pause":
                 self._ducked[player.bus_name] = Ducked(player.bus_name, None)
@@ -71,7 +72,7 @@ class Ducker:
                 lowered = round(player.volume * self._settings.duck_level, 4)
                 self._ducked[player.bus_name] = Ducked(player.bus_name, player.volume, lowered)
         self._save()
-        done, problem, failed = [], "", False
+        done, failed = [], False
         for held in list(self._ducked.values()):
             try:
                 if held.paused:
@@ -82,11 +83,13 @@ class Ducker:
                 done.append(held.bus_name)
             except MediaError as exc:
                 del self._ducked[held.bus_name]
-                problem, failed = self._problem(exc) or problem, True
+                self._complaint.failed(f"media: {exc}")
+                failed = True
         if len(done) != len(playing):
             self._save()
-        self._failing = failed
-        return done, problem
+        if not failed:
+            self._complaint.worked()
+        return done, self._complaint.take()
 
     def restore(self) -> list[str]:
         """Put back what ``duck`` changed; a player that is gone or that the user changed
@@ -145,10 +148,6 @@ class Ducker:
         assert held.volume is not None
         self.mpris.set_volume(held.bus_name, held.volume)
         return True
-
-    def _problem(self, exc: MediaError) -> str:
-        said_before, self._failing = self._failing, True
-        return "" if said_before else f"media: {exc}"
 
     def _save(self) -> None:
         if self._state_path is None:

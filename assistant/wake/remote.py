@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from assistant.audio import SAMPLE_RATE
-from assistant.errors import WyomingError
+from assistant.errors import Complaint, WyomingError
 from assistant.speech.engines import words_of
 from assistant.wyoming.address import address_problem
 from assistant.wyoming.remote import CONNECT_SECONDS, connected
@@ -56,8 +56,7 @@ class RemoteWake:
         self._hits: queue.Queue[tuple[str, float]] = queue.Queue()
         self._frames: asyncio.Queue[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._problem = ""
-        self._said_problem = False
+        self._complaint = Complaint()
         self._closed = threading.Event()
         self._reset_at = 0.0
         self._thread = threading.Thread(target=self._run, name="remote-wake", daemon=True)
@@ -89,8 +88,7 @@ class RemoteWake:
 
     def take_problem(self) -> str:
         """Why the server is not helping, once (until it works again)."""
-        problem, self._problem = self._problem, ""
-        return problem
+        return self._complaint.take()
 
     def close(self) -> None:
         self._closed.set()
@@ -114,8 +112,7 @@ class RemoteWake:
 
     def _fail(self, problem: str) -> None:
         log.warning("%s", problem)
-        if not self._said_problem:
-            self._problem, self._said_problem = problem, True
+        self._complaint.failed(problem)
 
     async def _session(self) -> None:
         from wyoming.audio import AudioStart
@@ -134,7 +131,7 @@ class RemoteWake:
             await client.write_event(AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event())
             self._frames = asyncio.Queue(maxsize=BACKLOG_FRAMES)
             self._loop = asyncio.get_running_loop()
-            self._said_problem = False
+            self._complaint.worked()
             reading = asyncio.create_task(self._read(client, names))
             try:
                 await self._send(client, reading)
