@@ -12,7 +12,7 @@ from typing import Iterable
 import icalendar
 import recurring_ical_events
 
-from assistant.intents.numbers import cardinal, part_of_day, spoken_time
+from assistant.intents.numbers import cardinal, ordinal, part_of_day, spoken_time
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +98,18 @@ def spoken_day(day: date, today: date) -> str:
         return "yesterday"
     if 1 < ahead < 7:
         return f"on {day:%A}"
-    from assistant.intents.numbers import ordinal
-
     return f"on {day:%A} the {ordinal(day.day)} of {day:%B}"
+
+
+def _bare_time(moment: datetime) -> str:
+    """spoken_time without its "o'clock": "nine", "half past two", "noon"."""
+    return spoken_time(moment).removesuffix(" o'clock")
 
 
 def spoken_clock(moment: datetime) -> str:
     """"nine in the morning", "half past two in the afternoon", "noon"."""
-    said = spoken_time(moment)
-    if said in ("noon", "midnight"):
-        return said
-    return f"{said.removesuffix(' o' + chr(39) + 'clock')} {part_of_day(moment)}"
+    said = _bare_time(moment)
+    return said if said in ("noon", "midnight") else f"{said} {part_of_day(moment)}"
 
 
 def spoken_event(occurrence: Occurrence, today: date | None = None) -> str:
@@ -134,5 +135,4 @@ def spoken_listing(occurrences: list[Occurrence], day: date, today: date) -> str
 
 def spoken_span(occurrence: Occurrence) -> str:
     """"from two to three", "from half past two to four"."""
-    return f"from {spoken_time(occurrence.start).removesuffix(' o' + chr(39) + 'clock')} " \
-           f"to {spoken_time(occurrence.end).removesuffix(' o' + chr(39) + 'clock')}"
+    return f"from {_bare_time(occurrence.start)} to {_bare_time(occurrence.end)}"

@@ -86,9 +86,11 @@ class IcsFile:
 
     def add(self, event: NewEvent) -> None:
         try:
-            calendar = icalendar.Calendar.from_ical(self.path.read_bytes()) if self.path.exists() else event.vcalendar()
             if self.path.exists():
+                calendar = icalendar.Calendar.from_ical(self.path.read_bytes())
                 calendar.add_component(event.vevent())
+            else:
+                calendar = event.vcalendar()
             write_atomically(self.path, calendar.to_ical(), private=False)
         except (OSError, ValueError) as exc:
             raise CalendarError(f"calendar {self.name}: cannot write {self.path}: {exc}",

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Callable
 
-from assistant.calendar.agenda import Occurrence, spoken_clock, spoken_day, spoken_listing, spoken_span
+from assistant.calendar.agenda import spoken_clock, spoken_day, spoken_listing, spoken_span
 from assistant.calendar.sources import Calendars, NewEvent
 from assistant.errors import CalendarError
 from assistant.intents.router import IntentMatch
@@ -92,11 +92,10 @@ class CalendarSkill(Skill):
         ahead = [o for o in self.calendars.between(now, now + NEXT_WITHIN) if not o.all_day and o.start > now]
         if not ahead:
             return Reply("You have nothing on your calendar in the next thirty days.")
-        return Reply(f"Your next event is {ahead[0].title}, {when(ahead[0], now)}.")
+        return Reply(f"Your next event is {ahead[0].title}, {when(ahead[0].start, now)}.")
 
     def _free(self, at: datetime, now: datetime) -> Reply:
-        said = f"{spoken_day(at.date(), now.date())} at {spoken_clock(at)}" if at.date() != now.date() \
-            else f"at {spoken_clock(at)}"
+        said = when(at, now)
         busy = [o for o in self.calendars.between(at, at + timedelta(minutes=1)) if o.busy_at(at)]
         if not busy:
             return Reply(f"Yes, you're free {said}.")
@@ -130,10 +129,10 @@ class CalendarSkill(Skill):
         return Reply(f"Shall I add {title}, {said}, for an hour?", question=Question(add, keep))
 
 
-def when(occurrence: Occurrence, now: datetime) -> str:
-    """"at noon", "tomorrow at nine in the morning"."""
-    day = spoken_day(occurrence.start.date(), now.date())
-    return f"at {spoken_clock(occurrence.start)}" if day == "today" else f"{day} at {spoken_clock(occurrence.start)}"
+def when(at: datetime, now: datetime) -> str:
+    """"at noon" (today), "tomorrow at nine in the morning"."""
+    clock = f"at {spoken_clock(at)}"
+    return clock if at.date() == now.date() else f"{spoken_day(at.date(), now.date())} {clock}"
 
 
 def failed(exc: CalendarError) -> Reply:
