@@ -11,11 +11,11 @@ import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from assistant import __version__
-from assistant.config import (MailAccountSettings, Settings, default_config_text, load_file, load_settings, masked,
-                              resolve_config_path, to_toml, user_config_path)
+from assistant.config import (CalendarAccountSettings, Login, MailAccountSettings, Settings, default_config_text,
+                              load_file, load_settings, masked, resolve_config_path, to_toml, user_config_path)
 from assistant.errors import EarpieceError
 from assistant.stopping import GracefulStop
 
@@ -877,16 +877,20 @@ def cmd_letters(args: argparse.Namespace) -> int:
 # --- mail ------------------------------------------------------------------------------------------
 
 
-def _mail_account(settings: Settings, name: str | None) -> tuple[str, MailAccountSettings]:
-    accounts = dict(settings.mail.accounts)
+def _account(kind: str, accounts: Mapping[str, Any], name: str | None, missing: str) -> tuple[str, Any]:
+    """Account ``name`` of ``kind`` ("mail", "calendar"), or the first; ``missing`` says what to do with none."""
     if not accounts:
-        raise EarpieceError("no mail account is set up: add a [mail.accounts.NAME] table to the config "
-                            "(see 'earpiece config init')")
+        raise EarpieceError(missing)
     if name is None:
         return next(iter(accounts.items()))
     if name not in accounts:
-        raise EarpieceError(f'no mail account "{name}" (accounts: {", ".join(accounts)})')
+        raise EarpieceError(f'no {kind} account "{name}" (accounts: {", ".join(accounts)})')
     return name, accounts[name]
+
+
+def _mail_account(settings: Settings, name: str | None) -> tuple[str, MailAccountSettings]:
+    return _account("mail", settings.mail.accounts, name, "no mail account is set up: add a [mail.accounts.NAME] "
+                    "table to the config (see 'earpiece config init')")
 
 
 def _login_parser(actions, common: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int]) -> None:  # type: ignore[no-untyped-def]
@@ -912,6 +916,13 @@ def _secret_from_user(args: argparse.Namespace, label: str) -> str:
     return secret
 
 
+def _stored(kind: str, name: str, account: Login, backend: str) -> int:
+    print(f"stored the password for {kind} account {name} in the keyring ({backend})")
+    if account.password_env or account.password_command or account.password:
+        print("note: the config also names password_env, password_command or password, which come first")
+    return 0
+
+
 def cmd_mail_login(args: argparse.Namespace) -> int:
     from assistant.mail.accounts import store_password
 
@@ -919,21 +930,12 @@ def cmd_mail_login(args: argparse.Namespace) -> int:
     if account.maildir and not account.imap_host and not account.smtp_host:
         raise EarpieceError(f"mail account {name} is a local Maildir; it needs no password")
     backend = store_password(name, account, _secret_from_user(args, f"{account.username or name} ({name})"))
-    print(f"stored the password for mail account {name} in the keyring ({backend})")
-    if account.password_env or account.password_command or account.password:
-        print("note: the config also names password_env, password_command or password, which come first")
-    return 0
+    return _stored("mail", name, account, backend)
 
 
-def _calendar_account(settings: Settings, name: str | None):  # type: ignore[no-untyped-def]
-    accounts = settings.calendar.accounts
-    if not accounts:
-        raise EarpieceError("no calendar account is configured: add a [calendar.accounts.NAME] table with url or path")
-    if name is None:
-        return next(iter(accounts.items()))
-    if name not in accounts:
-        raise EarpieceError(f'no calendar account "{name}" (accounts: {", ".join(accounts)})')
-    return name, accounts[name]
+def _calendar_account(settings: Settings, name: str | None) -> tuple[str, CalendarAccountSettings]:
+    return _account("calendar", settings.calendar.accounts, name,
+                    "no calendar account is configured: add a [calendar.accounts.NAME] table with url or path")
 
 
 def cmd_calendar_login(args: argparse.Namespace) -> int:
@@ -944,11 +946,7 @@ def cmd_calendar_login(args: argparse.Namespace) -> int:
     if account.path:
         raise EarpieceError(f"calendar account {name} is a local file; it needs no password")
     secret = _secret_from_user(args, f"{account.username or name} ({name})")
-    backend = secrets.store_password("calendar", name, account, secret, CalendarError)
-    print(f"stored the password for calendar account {name} in the keyring ({backend})")
-    if account.password_env or account.password_command or account.password:
-        print("note: the config also names password_env, password_command or password, which come first")
-    return 0
+    return _stored("calendar", name, account, secrets.store_password("calendar", name, account, secret, CalendarError))
 
 
 def cmd_calendar_day(args: argparse.Namespace) -> int:
