@@ -31,6 +31,7 @@ from assistant.calendar.announcer import Announcer
 from assistant.calendar.announcer import announcement as event_announcement
 from assistant.calendar.sources import Calendars
 from assistant.mail.message import Envelope
+from assistant.memory import give_back
 from assistant.media.ducking import Ducker
 from assistant.mail.store import MailStore, open_store
 from assistant.skills.clock import ClockSkill
@@ -1045,7 +1046,10 @@ class Pipeline:
         self._play(rest, resumed=True)
 
     def _conversation_changed(self, before: State, after: State) -> None:
-        """Music is ducked from the wake (or an announcement) until the assistant is idle again."""
+        """Music is ducked from the wake (or an announcement) until the assistant is idle again;
+        idle again, the memory the reply's reads and renders freed goes back to the system."""
+        if after is State.IDLE:
+            give_back()
         if self.ducker is None:
             return
         if before is State.IDLE:

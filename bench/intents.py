@@ -9,6 +9,7 @@ measured on the same utterances in the same run, is open-vocabulary recognition 
 the dictation engine's text routed by the templates, with no repair and no grammar.
 
 Run: .venv/bin/python bench/intents.py   (writes the "Intents" section of docs/benchmarks.md)
+     .venv/bin/python bench/intents.py --voices en-us+f1:150:60,en-us+steph:160:55   (tracing, on voices of neither half)
 """
 
 from __future__ import annotations
@@ -118,7 +119,25 @@ def figures(rows: list[dict]) -> tuple[str, str, str, str]:
             f"{ok / max(1, base):.2f}x", f"p50 {1000 * p50:.0f} ms, p95 {1000 * p95:.0f} ms")
 
 
+def develop(spec: str) -> None:
+    """A development run on voices of neither half (``--voices en-us+f1:150:60,...``): every miss
+    is printed, as these voices are for tracing. Never written to docs/benchmarks.md."""
+    voices = tuple(Voice(name, int(rate), int(pitch)) for name, rate, pitch in (v.split(":") for v in spec.split(",")))
+    if any(v in VOICES or v in HELD_BACK_VOICES or v.name in {h.name for h in HELD_BACK_VOICES} for v in voices):
+        sys.exit("a development voice must be in neither half")
+    runner = Runner()
+    utterances = [(f"Samantha, {text}", intent, slots) for text, intent, slots in COMMANDS] + HELD_BACK_PHRASINGS
+    rows = run_half(runner, voices, utterances, "development")
+    print(f"development voices: {figures(rows)[0]}")
+    for r in rows:
+        if not r["ok"]:
+            print(f"- {r['voice']}, {r['noise']}: \"{r['text']}\" -> \"{r['heard']}\" -> {r['got']}")
+
+
 def main() -> None:
+    if "--voices" in sys.argv:
+        develop(sys.argv[sys.argv.index("--voices") + 1])
+        return
     quick = "--quick" in sys.argv
     tuning, held_back = (VOICES[:2], HELD_BACK_VOICES[:2]) if quick else (VOICES, HELD_BACK_VOICES)
     runner = Runner()

@@ -139,3 +139,26 @@ def test_the_segmenter_says_how_much_silence_ended_an_utterance(speech) -> None:
     assert segmenter.silent_frames == 0 and segmenter.trailing_silence == 30
     spoken_until = ended - segmenter.trailing_silence * FRAME_SAMPLES  # in the stream
     assert len(said) / 2 < spoken_until <= len(said)  # the speech's end, not the silence after it
+
+
+def test_words_a_second_apart_in_a_noisy_room_are_utterances_of_their_own(real_speech: Path) -> None:
+    # porcupine-keywords.wav: one man, hum and a fan; "francesca" ends at 18.1 s, "grapefruit"
+    # starts at 18.95 s. The room's noise between them must not count as speech, or the second
+    # word runs on from the first, past where the spotter listens for a name
+    from assistant.audio.vad import UtteranceSegmenter
+
+    pcm = read_wav(real_speech / "porcupine-keywords.wav")
+    pcm = pcm if pcm.dtype == np.int16 else (np.clip(pcm, -1, 1) * 32767).astype(np.int16)
+    segmenter = UtteranceSegmenter(end_silence=0.6)
+    utterances: list[tuple[float, float]] = []
+    start = 0.0
+    for index in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        update = segmenter.push(pcm[index : index + FRAME_SAMPLES])
+        now = (index + FRAME_SAMPLES) / SAMPLE_RATE
+        if update.started:
+            start = now
+        if update.ended:
+            utterances.append((start, now - segmenter.trailing_silence * FRAME_SAMPLES / SAMPLE_RATE))
+    assert not any(begin < 18.1 and 18.95 < end for begin, end in utterances), utterances
+    assert any(18.5 < begin < 19.3 for begin, _end in utterances), utterances  # grapefruit opens one
+    assert len(utterances) >= 15, utterances  # 19 words, a few said without a pause between them

@@ -342,3 +342,20 @@ def test_the_grammar_says_numbers_compactly_and_allows_exactly_them(numbers) -> 
     assert words == {w for sentence in expected for w in sentence.split()}
     assert body.count("twenty") <= 1  # each tens word once: the point of it
     assert _numbers_jsgf([5, 120]) is None  # beyond 99 the numbers are listed
+
+
+def test_words_that_sound_like_a_number_are_read_back_as_one_for_weighing(phonetics) -> None:
+    from assistant.intents.reading import numbers_by_sound
+
+    # "three" heard as "free" (/f/ for /θ/), "one" as "won"; never "at" for "eight" or "then" for "ten"
+    assert numbers_by_sound("I'm free at free.", phonetics) == ["I'm 3 at free.", "I'm free at 3."]
+    assert numbers_by_sound("read message won", phonetics) == ["read message 1"]
+    assert numbers_by_sound("what's on at then", phonetics) == []
+    assert numbers_by_sound("set a timer for seven minutes", phonetics) == []  # already a number
+
+
+def test_the_nearest_template_sentences_include_the_shortest_way_to_say_them(router: Router) -> None:
+    # a template with many optional parts ("am I free [{day}] at {hour} [o'clock] [{ampm}]
+    # [{day}]") is sampled with them left out too, not only its first hundreds of expansions
+    nearest = [sentence for sentence, _likeness, _template in router.nearest_sentences("I'm free at 3.", 3)]
+    assert nearest[0] == "am I free at 3"

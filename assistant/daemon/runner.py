@@ -31,6 +31,7 @@ from assistant.errors import EarpieceError
 from assistant.events import Event, EventBus
 from assistant.mail.store import mail_configured, open_store
 from assistant.mail.watcher import MailWatcher, NewMail, Notice
+from assistant.memory import give_back
 from assistant.pipeline import Pipeline
 from assistant.stopping import GracefulStop
 
@@ -105,6 +106,7 @@ class Daemon:
         try:
             self.pipeline = build_pipeline(self.settings, self.bus, background=True)
             self._load_voice()
+            give_back()  # what loading the engines freed (Whisper's weights before their conversion)
             self._serve_wyoming()
             self.pipeline.start(self.headset)
             self._watch_mail()

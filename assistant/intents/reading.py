@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from typing import Sequence
 
 import numpy as np
 
 from assistant.errors import EarpieceError
 from assistant.intents.grammar import Grammar, build_grammar
+from assistant.intents.numbers import cardinal
 from assistant.intents.rescore import COMMAND_MARGIN, choose, written_like
 from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers, normalize
 from assistant.letters.spoken import COMMAND_PHRASES, parse_command
 from assistant.speech.engines import Engines, words_of
+from assistant.speech.phonetics import Phonetics
 from assistant.wake.matcher import WakeMatcher
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,17 @@ readings that sound nothing like them ("let's see her." taken as "I need help", 
 
 NEAREST_CANDIDATES = 8
 """Template sentences nearest a misheard command that the dictation engine weighs (a few ms each)."""
+
+NUMBER_SOUND_TOLERANCE = 0.2
+"""How unlike a number word (phone edit cost per phone of the number, Phonetics.distance) a word
+may sound and still be weighed as that number: "free" for "three" (0.17, /f/ for /θ/ costs
+half), "won" for "one" (0), where "at" is 0.25 from "eight" and "then" 0.33 from "ten"."""
+
+NUMBER_WORDS = {cardinal(n): n for n in (*range(1, 21), *range(30, 100, 10))}
+"""The numbers said as one word, that a recognizer may write as another word that sounds alike."""
+
+MOST_NUMBER_GUESSES = 3
+"""Words of one reading that are tried, one at a time, as the number they sound like."""
 
 
 class CommandReader:
@@ -105,7 +119,8 @@ class CommandReader:
         is; None when the engine cannot weigh sentences (then likeness decides)."""
         if self.engines.dictation is None or not heard.strip():
             return None
-        sentences = [sentence for variant in misheard_numbers(command)
+        variants = [*misheard_numbers(command), *numbers_by_sound(command, self.engines.phonetics)]
+        sentences = [sentence for variant in dict.fromkeys(variants)
                      for sentence, _likeness, _template in self.router.nearest_sentences(variant, NEAREST_CANDIDATES)]
         if len(words_of(command)) == 1:
             # one word shares too few letters with the word said ("killed" for "help"): weigh them all
@@ -172,3 +187,22 @@ class CommandReader:
             return text
         log.info("dictation: heard %r, taking it as the command %r (agreement %.2f)", text, reading, agreement)
         return reading
+
+
+def numbers_by_sound(text: str, phonetics: Phonetics) -> list[str]:
+    """``text`` with a word that sounds like a number word written as that number, one word at
+    a time (up to MOST_NUMBER_GUESSES): "I'm free at free." gives "I'm 3 at free." and "I'm
+    free at 3.", so the template sentences with a number near it ("am I free at 3") are
+    weighed on the audio, which decides. By sound, not by a list of misspellings."""
+    if not phonetics.phonemic:
+        return []
+    variants: list[str] = []
+    for word in re.finditer(r"[A-Za-z']+", text):
+        if len(variants) == MOST_NUMBER_GUESSES:
+            break
+        if word.group(0).casefold() in NUMBER_WORDS:
+            continue  # already a number; read as one by the templates
+        distance, number = min((phonetics.distance(word.group(0), n), n) for n in NUMBER_WORDS)
+        if distance <= NUMBER_SOUND_TOLERANCE:
+            variants.append(f"{text[: word.start()]}{NUMBER_WORDS[number]}{text[word.end():]}")
+    return variants

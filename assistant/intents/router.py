@@ -158,9 +158,15 @@ class Router:
             for intent in self.intents.intents.values():
                 for block in intent.data:
                     for sentence in block.sentences:
+                        # its optional words left out first: the shortest way to say it is the
+                        # commonest, and a template's first NEAREST_SAMPLES all had its first
+                        # optional part ("am I free today at ..." but never "am I free at 3")
+                        bare = sample_sentence(sentence, self.intents.slot_lists, self.intents.expansion_rules,
+                                               expand_ranges=False, skip_optionals=True)
                         samples = sample_sentence(sentence, self.intents.slot_lists, self.intents.expansion_rules,
                                                   expand_ranges=False)
-                        for sample in itertools.islice(samples, NEAREST_SAMPLES):
+                        for sample in itertools.chain(itertools.islice(bare, NEAREST_SAMPLES),
+                                                      itertools.islice(samples, NEAREST_SAMPLES)):
                             if any(not isinstance(self.intents.slot_lists.get(n), RangeSlotList)
                                    for n in re.findall(r"\{([^}]+)\}", sample)):
                                 continue  # wildcards and text lists cannot be repaired from a shape
