@@ -162,3 +162,23 @@ def test_words_a_second_apart_in_a_noisy_room_are_utterances_of_their_own(real_s
     assert not any(begin < 18.1 and 18.95 < end for begin, end in utterances), utterances
     assert any(18.5 < begin < 19.3 for begin, _end in utterances), utterances  # grapefruit opens one
     assert len(utterances) >= 15, utterances  # 19 words, a few said without a pause between them
+
+
+def test_a_word_after_a_short_pause_keeps_its_soft_first_sound(real_speech: Path) -> None:
+    # "pineapple" then "porcupine" (from about 28.2 s): ended at a 0.2 s pause, as the pipeline
+    # ends talk not meant for it, the next utterance must still hold the /p/ before its own start
+    from assistant.audio.vad import UtteranceSegmenter
+
+    pcm = read_wav(real_speech / "porcupine-keywords.wav")
+    pcm = pcm if pcm.dtype == np.int16 else (np.clip(pcm, -1, 1) * 32767).astype(np.int16)
+    segmenter = UtteranceSegmenter(end_silence=0.6)
+    starts: list[float] = []
+    for index in range(0, int(30.0 * SAMPLE_RATE), FRAME_SAMPLES):
+        update = segmenter.push(pcm[index : index + FRAME_SAMPLES])
+        now = (index + FRAME_SAMPLES) / SAMPLE_RATE
+        if update.started:
+            starts.append(now - len(segmenter.audio) * FRAME_SAMPLES / SAMPLE_RATE)
+        if now > 28.0 and segmenter.in_speech and segmenter.silent_frames == 10:
+            segmenter.force_end()  # the first 0.2 s pause after "pineapple"
+    porcupine = [start for start in starts if 27.9 < start < 28.5]
+    assert porcupine and porcupine[0] <= 28.2, starts

@@ -101,8 +101,18 @@ class UtteranceSegmenter:
         self._silent_run = 0 if voiced else self._silent_run + 1
         if self._silent_run >= self._end_frames or self._length >= self._max_frames:
             update.ended = True
-            self.in_speech = False
+            self._end()
         return update
+
+    def _end(self) -> None:
+        """The utterance is over. Its last quiet frames open the next one's pre-roll: a word
+        said right after a short pause starts in them when its first sound is soft (the /p/ of
+        "porcupine" after "pineapple" in porcupine-keywords.wav, where the spotter found the
+        word only from 0.05 s before the next utterance's own start)."""
+        self.in_speech = False
+        quiet = min(self._silent_run, self._pre_roll.maxlen or 0)
+        self._pre_roll.clear()
+        self._pre_roll.extend(self.audio[len(self.audio) - quiet :] if quiet else [])
 
     def _above_floor(self, frame: np.ndarray) -> bool:
         samples = frame.astype(np.float64)
@@ -142,4 +152,4 @@ class UtteranceSegmenter:
 
     def force_end(self) -> None:
         """End the current utterance now (the caller knows it is complete)."""
-        self.in_speech = False
+        self._end()
