@@ -170,6 +170,8 @@ class WakeDecider:
         Whisper reads the whole utterance (no gating) and weighs it at the end."""
         self._name_doubtful = False
         self._spot_checks = 0
+        self._spotted = False
+        """The spotter heard a wake phrase somewhere in this utterance."""
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -219,6 +221,7 @@ class WakeDecider:
         self._spot_checks = 0
         self.name_unsure = False
         self._name_doubtful = False
+        self._spotted = False
         self.name_read = ""
         if self.spotter is not None:
             self.spotter.reset()
@@ -277,6 +280,7 @@ class WakeDecider:
             if phrase is not None and phrase in self.neural_phrases:
                 return self._trusted(phrase, by="neural")
             if phrase is not None:
+                self._spotted = True
                 glance = self._glance(phrase) or glance
                 if glance is not None and glance.decision is not None:
                     return glance
@@ -437,7 +441,7 @@ class WakeDecider:
             # decoder passes; only where that makes the name plausible, or the spotter and such a
             # reading already did, is a careful second read (10 s window) worth its cost: on
             # every utterance it was most of the CPU spent on talk not meant for us.
-            reading = self._named_reading(audio, heard, prompt, floor=glance)
+            reading = self._named_reading(audio, heard, prompt, floor=glance, bare=self._spotted)
             if reading is not None and named:
                 return reading
             if reading is not None:
@@ -487,7 +491,7 @@ class WakeDecider:
         return None
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True,
-                       phrases: Sequence[str] = (), floor: bool = False) -> Transcript | None:
+                       phrases: Sequence[str] = (), floor: bool = False, bare: bool = True) -> Transcript | None:
         """``heard`` with the name in front, when Whisper finds that almost as likely as what it
         wrote: "some men don't help." for "Samantha, help." (bench/wake.py). Only where the name
         is not in the reading already ("I told Samantha" is a mention), and only if nothing or a
@@ -501,7 +505,13 @@ class WakeDecider:
         With ``floor`` (a glance at the span before a spotter hit), only where the name itself,
         as the reading's first words, is at least NAME_FLOOR likely: talk that the spotter took
         for the name ("I'm gonna...", "the semantic") otherwise went on to a careful read and a
-        read of the utterance's first 3 s, each time."""
+        read of the utterance's first 3 s, each time.
+
+        Without ``bare`` (the spotter heard no wake phrase in the utterance: it is still warming
+        up, or the phrase is not in its dictionary) a reading that would be the name alone is not
+        weighed: a short word of talk weighed as a bare name was then the only evidence of a
+        call, and on porcupine-keywords.wav "I'm a kano." (americano) came within 4.7 of
+        "Christina." and woke it, as "avocado" woke vancouver; a name with a command after it still is."""
         assert self.engines.dictation is not None
         spoken = f" {' '.join(words_of(heard.text))} "
         if any(f" {phrase} " in spoken for phrase in self.phrases):
@@ -514,7 +524,8 @@ class WakeDecider:
         for phrase in phrases or self.phrases:
             for lead, text in parts:
                 for index, reading in enumerate(with_name(text, phrase.title(), insert)):
-                    self._weigh_named(lead + reading, index, heard, insert, readings, tiers)
+                    if bare or any(ch.isalnum() for ch in self.matcher.strip(lead + reading)):
+                        self._weigh_named(lead + reading, index, heard, insert, readings, tiers)
         if not readings:
             return None
         bare = [phrase.title() for phrase in phrases or self.phrases] if floor else []
