@@ -160,7 +160,13 @@ Idle RSS with Piper: its weights (63 MB, float32) and onnxruntime are resident f
 about 130 MB over espeak-ng. Tried: onnxruntime without its memory arena (60 MB less after the
 first replies) and without memory patterns (46 MB less after ten replies of different lengths),
 both kept. The command grammar is compiled at start (32 MB, which the first command used to add:
-the same after the questions). Tried and dropped: the voice quantized to 8 bits (onnxruntime's
+the same after the questions). What the C library's heap keeps after it is freed goes back to the
+system (glibc's malloc_trim, assistant/memory.py) after loading and whenever the assistant is
+idle again: in-process, the Piper daemon's engines loaded took 370 MB, 340 MB trimmed (Whisper's
+weights before their conversion to 8 bits), and after a read and a reply 415 MB, 371 MB trimmed
+(espeak-ng: 239 / 238, 287 / 263). Where the rest goes (loaded one by one, in-process): Python
+and numpy 41 MB, PocketSphinx 32 MB and its compiled command grammar 32 MB, Whisper tiny.en with
+CTranslate2 and faster-whisper's imports 115 MB, onnxruntime 31 MB and the Piper voice 80 MB. Tried and dropped: the voice quantized to 8 bits (onnxruntime's
 dynamic quantization: 18 MB of weights instead of 63, the first sentence rendered in 83 ms
 instead of 106, but 84.0 % of reply words understood against 86.0 %, three rounds of
 bench/voice.py's texts); rendering the answer ahead while Whisper reads the command (the time,
