@@ -12,10 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import logging
 from typing import Callable
-
-log = logging.getLogger(__name__)
 
 
 @functools.cache

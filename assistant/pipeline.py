@@ -31,9 +31,9 @@ from assistant.calendar.announcer import Announcer
 from assistant.calendar.announcer import announcement as event_announcement
 from assistant.calendar.sources import Calendars
 from assistant.mail.message import Envelope
-from assistant.memory import give_back
 from assistant.media.ducking import Ducker
 from assistant.mail.store import MailStore, open_store
+from assistant.memory import give_back
 from assistant.skills.clock import ClockSkill
 from assistant.skills.mail import MailSkill
 from assistant.skills.system import NameSkill, SystemSkill, UnknownSkill

@@ -12,6 +12,7 @@ import pytest
 from conftest import assert_one_line_error
 
 from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE
+from assistant.audio.resample import float_to_int16
 from assistant.audio.wavio import WavSink, WavSource, read_wav, write_wav
 from assistant.errors import AudioError, DeviceNotFoundError
 
@@ -147,8 +148,7 @@ def test_words_a_second_apart_in_a_noisy_room_are_utterances_of_their_own(real_s
     # word runs on from the first, past where the spotter listens for a name
     from assistant.audio.vad import UtteranceSegmenter
 
-    pcm = read_wav(real_speech / "porcupine-keywords.wav")
-    pcm = pcm if pcm.dtype == np.int16 else (np.clip(pcm, -1, 1) * 32767).astype(np.int16)
+    pcm = float_to_int16(read_wav(real_speech / "porcupine-keywords.wav"))
     segmenter = UtteranceSegmenter(end_silence=0.6)
     utterances: list[tuple[float, float]] = []
     start = 0.0
@@ -169,8 +169,7 @@ def test_a_word_after_a_short_pause_keeps_its_soft_first_sound(real_speech: Path
     # ends talk not meant for it, the next utterance must still hold the /p/ before its own start
     from assistant.audio.vad import UtteranceSegmenter
 
-    pcm = read_wav(real_speech / "porcupine-keywords.wav")
-    pcm = pcm if pcm.dtype == np.int16 else (np.clip(pcm, -1, 1) * 32767).astype(np.int16)
+    pcm = float_to_int16(read_wav(real_speech / "porcupine-keywords.wav"))
     segmenter = UtteranceSegmenter(end_silence=0.6)
     starts: list[float] = []
     for index in range(0, int(30.0 * SAMPLE_RATE), FRAME_SAMPLES):

@@ -441,7 +441,7 @@ class WakeDecider:
             # decoder passes; only where that makes the name plausible, or the spotter and such a
             # reading already did, is a careful second read (10 s window) worth its cost: on
             # every utterance it was most of the CPU spent on talk not meant for us.
-            reading = self._named_reading(audio, heard, prompt, floor=glance, bare=self._spotted)
+            reading = self._named_reading(audio, heard, prompt, floor=glance, name_alone=self._spotted)
             if reading is not None and named:
                 return reading
             if reading is not None:
@@ -491,7 +491,7 @@ class WakeDecider:
         return None
 
     def _named_reading(self, audio: np.ndarray, heard: Transcript, prompt: str, insert: bool = True,
-                       phrases: Sequence[str] = (), floor: bool = False, bare: bool = True) -> Transcript | None:
+                       phrases: Sequence[str] = (), floor: bool = False, name_alone: bool = True) -> Transcript | None:
         """``heard`` with the name in front, when Whisper finds that almost as likely as what it
         wrote: "some men don't help." for "Samantha, help." (bench/wake.py). Only where the name
         is not in the reading already ("I told Samantha" is a mention), and only if nothing or a
@@ -507,7 +507,7 @@ class WakeDecider:
         for the name ("I'm gonna...", "the semantic") otherwise went on to a careful read and a
         read of the utterance's first 3 s, each time.
 
-        Without ``bare`` (the spotter heard no wake phrase in the utterance: it is still warming
+        Without ``name_alone`` (the spotter heard no wake phrase in the utterance: it is still warming
         up, or the phrase is not in its dictionary) a reading that would be the name alone is not
         weighed: a short word of talk weighed as a bare name was then the only evidence of a
         call, and on porcupine-keywords.wav "I'm a kano." (americano) came within 4.7 of
@@ -524,8 +524,7 @@ class WakeDecider:
         for phrase in phrases or self.phrases:
             for lead, text in parts:
                 for index, reading in enumerate(with_name(text, phrase.title(), insert)):
-                    if bare or any(ch.isalnum() for ch in self.matcher.strip(lead + reading)):
-                        self._weigh_named(lead + reading, index, heard, insert, readings, tiers)
+                    self._weigh_named(lead + reading, index, heard, insert, name_alone, readings, tiers)
         if not readings:
             return None
         bare = [phrase.title() for phrase in phrases or self.phrases] if floor else []
@@ -546,11 +545,14 @@ class WakeDecider:
         log.info("heard %r, taking it as %r (log-likelihood %+.1f against it)", heard.text, choice.text, choice.margin)
         return Transcript(choice.text, engine=heard.engine)
 
-    def _weigh_named(self, reading: str, index: int, heard: Transcript, insert: bool,
+    def _weigh_named(self, reading: str, index: int, heard: Transcript, insert: bool, name_alone: bool,
                      readings: list[str], tiers: list[int]) -> None:
         """Add ``reading`` (the ``index``-th of with_name) to the ``readings`` worth weighing,
-        with its tier, if a command (or nothing) follows the name in it."""
+        with its tier, if a command (or, where ``name_alone`` allows it, nothing) follows the
+        name in it."""
         rest = self.matcher.strip(reading)
+        if not name_alone and not any(ch.isalnum() for ch in rest):
+            return
         # the name put before the whole reading needs a command as heard: "come in," (the name
         # itself, misspelled) is only near "come again", and must not become one; where the
         # spotter heard the name, a reading too long to be the name alone may be near one
