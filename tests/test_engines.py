@@ -178,6 +178,16 @@ def test_a_reading_going_round_is_cut_where_it_starts_again() -> None:
     assert without_loop("Dear Tom, I miss you, and the garden misses you.") == "Dear Tom, I miss you, and the garden misses you."
 
 
+def test_a_reading_that_starts_over_where_its_audio_ends_is_cut_there() -> None:
+    from assistant.speech.engines import without_restart
+
+    # en-us+f1's "What time is it, Samantha?" glanced at the spotter's hit
+    assert without_restart("What time is it, Samantha? What") == "What time is it, Samantha?"
+    assert without_restart("Samantha, what") == "Samantha, what"  # the command going on
+    assert without_restart("What time is it? What a day") == "What time is it? What a day"
+    assert without_restart("What time is it? Time") == "What time is it? Time"  # not its opening
+
+
 def test_whisper_returns_nothing_for_silence(whisper) -> None:
     assert whisper.transcribe(np.zeros(8000, np.int16)).text == ""
 
@@ -284,22 +294,6 @@ def test_sphinx_spots_the_name_in_real_speech_only_where_it_is(sphinx, speech, r
     spotter.reset()
     assert spot(spotter, read_wav(real_speech / "cheetah-test-en.wav")) == []
 
-
-@pytest.mark.parametrize("voice", [Voice("en-us+belinda", 160, 55), Voice("en-us+f4", 160, 55)])
-def test_sphinx_spots_the_name_in_speech_without_any_noise_floor(sphinx, speech, real_speech: Path, voice) -> None:
-    """A synthesizer's speech has digital silence where a microphone always has a room's noise
-    (ComfortNoise): without a floor under them, the spotter missed 1 to 3 of these 3 calls in
-    each voice (none in either bench half), though it found them all over a little noise."""
-    spotter = sphinx.spotter({"samantha": 0.5})
-    spot(spotter, read_wav(real_speech / "librispeech-1272-128104-0000.wav"))
-    calls = ("Samantha.", "Samantha, what time is it?", "Samantha, read my email.")
-    found = []
-    for call in calls:
-        spotter.reset()
-        clean = speech.scene(0.25, call, 0.5, voice=voice)
-        assert np.mean(np.abs(speech.say(call, voice)) < 1 / 32768) > 0.05  # digital silence, inside the words too
-        found.append(spot(spotter, clean))
-    assert found == [["samantha"]] * len(calls)
 
 def test_transcribe_cli_reads_a_file_as_faster_whisper_does_by_default(cli, whisper, real_speech: Path) -> None:
     # A file has no latency budget: `earpiece transcribe` loses nothing against the library

@@ -192,6 +192,19 @@ def without_loop(text: str, repeats: int = 3) -> str:
     return text
 
 
+def without_restart(text: str, most: int = 2) -> str:
+    """``text`` without a last phrase of at most ``most`` words that only opens it again
+    ("What time is it, Samantha? What": Whisper starting over where the audio it reads ends,
+    cut at a spotter's hit)."""
+    parts = re.split(r"(?<=[,.!?])\s+", text.strip())
+    if len(parts) < 2:
+        return text
+    opening, last = words_of(text), words_of(parts[-1])
+    if 0 < len(last) <= most and opening[: len(last)] == last:
+        return " ".join(parts[:-1])
+    return text
+
+
 @dataclass(frozen=True)
 class Engines:
     """The two recognizers one pipeline runs on."""

@@ -26,7 +26,7 @@ from assistant.errors import EarpieceError
 from assistant.intents.rescore import (LEFT_OUT_NAME_MARGIN, NAME_MARGIN, NAME_SPAN, choose, choose_named, name_put_back,
                                        with_name)
 from assistant.intents.router import Router
-from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, words_of
+from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, without_restart, words_of
 from assistant.wake.matcher import WORD, WakeHit, WakeMatcher
 from assistant.wake.neural import CombinedSpotter, NeuralSpotter, bundled_model
 from assistant.wake.remote import RemoteWake
@@ -341,7 +341,7 @@ class WakeDecider:
             transcript = self.read(audio, idle=True, named=False, glance=True)
         except Exception:  # the utterance's end will be read again and report it
             return None
-        hit = self.call_in(transcript.text)
+        hit = self.call_in(transcript.text) or self.call_in(without_restart(transcript.text))
         if hit is None and self.matcher.cut_short(transcript.text, phrase):
             # the read stopped before the name's last sounds: a doubtful wake, which stands only
             # where the whole utterance bears the name out or a command follows (unfounded)
