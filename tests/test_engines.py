@@ -184,7 +184,9 @@ def test_a_reading_that_starts_over_where_its_audio_ends_is_cut_there() -> None:
     # en-us+f1's "What time is it, Samantha?" glanced at the spotter's hit
     assert without_restart("What time is it, Samantha? What") == "What time is it, Samantha?"
     assert without_restart("Samantha, what") == "Samantha, what"  # the command going on
+    assert without_restart("What time is it? Samantha What time is") == "What time is it? Samantha"  # en-gb+steph
     assert without_restart("What time is it? What a day") == "What time is it? What a day"
+    assert without_restart("Stop, stop") == "Stop, stop"  # what is left must be longer
     assert without_restart("What time is it? Time") == "What time is it? Time"  # not its opening
 
 

@@ -192,16 +192,16 @@ def without_loop(text: str, repeats: int = 3) -> str:
     return text
 
 
-def without_restart(text: str, most: int = 2) -> str:
-    """``text`` without a last phrase of at most ``most`` words that only opens it again
-    ("What time is it, Samantha? What": Whisper starting over where the audio it reads ends,
-    cut at a spotter's hit)."""
-    parts = re.split(r"(?<=[,.!?])\s+", text.strip())
-    if len(parts) < 2:
-        return text
-    opening, last = words_of(text), words_of(parts[-1])
-    if 0 < len(last) <= most and opening[: len(last)] == last:
-        return " ".join(parts[:-1])
+def without_restart(text: str, most: int = 3) -> str:
+    """``text`` without its last words, at most ``most`` of them, where they only open it again
+    ("What time is it, Samantha? What", "What time is it? Samantha What time is": Whisper
+    starting over where the audio it reads ends, cut at a spotter's hit). More words must
+    come before them than they have."""
+    tokens = list(re.finditer(r"[\w']+", text))
+    opening = [t.group(0).casefold() for t in tokens]
+    for size in range(min(most, (len(tokens) - 1) // 2), 0, -1):
+        if opening[len(opening) - size :] == opening[:size]:
+            return text[: tokens[len(tokens) - size].start()].rstrip()
     return text
 
 
