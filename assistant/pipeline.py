@@ -702,8 +702,10 @@ class Pipeline:
             return transcript.text.rstrip().endswith((".", "?", "!")) and not transcript.text.rstrip().endswith("...")
         hit = self.wake.call_in(transcript.text)
         if hit is None and self.dialogue.needs_wake_word:
-            if len(audio) >= WAKE_SEEN_BY * SAMPLE_RATE:
-                self.wake.not_for_us = True  # long enough to have held the name, and it did not
+            if len(audio) >= WAKE_SEEN_BY * SAMPLE_RATE and not self.router.could_be_command(transcript.text):
+                # long enough to have held the name, and it did not; but a command may have the
+                # name after its comma pause ("What time is it, Samantha?"), so it is heard out
+                self.wake.not_for_us = True
             return False
         command = hit.command if hit is not None else transcript.text
         if not any(ch.isalnum() for ch in command):

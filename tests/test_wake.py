@@ -174,6 +174,18 @@ def test_the_name_said_last_wakes_it_and_the_command_before_it_is_answered(run_f
     assert [(e["name"], e["slots"]) for e in events if e["type"] == "intent"] == [("GetTime", {})]
 
 
+def test_a_new_user_s_command_is_heard_out_past_its_comma_pause_for_a_name_said_last(run_file, speech) -> None:  # type: ignore[no-untyped-def]
+    # A fresh daemon (the spotter still warming up): at the comma pause the reading so far,
+    # "What's the name?", had no name and the rest was ignored; a command (or nearly one) may
+    # have the name after it. en-us+f1 is in neither bench half.
+    audio = speech.scene(0.5, "What's the date today, Samantha?", 3.0, voice=Voice("en-us+f1", 150, 60))
+    events, _ = run_file(audio)
+    assert [(e["name"], e["slots"]) for e in events if e["type"] == "intent"] == [("GetDate", {})]
+    # talk that is no command still ends at its first pause, as before
+    events, _ = run_file(speech.scene(0.5, "We spent the evening talking, about music and books.", 3.0))
+    assert [e for e in events if e["type"] in ("wake", "intent")] == []
+
+
 def test_a_real_bumblebee_glanced_before_its_last_sounds_wakes_it(run_file, real_speech) -> None:  # type: ignore[no-untyped-def]
     # porcupine-keywords.wav: the spotter hears "bumblebee" (8.2-9.2 s) before its "bee", and the
     # glance reads "Pumble": the opening of the phrase by its sound (WakeMatcher.cut_short)
