@@ -228,6 +228,7 @@ def test_a_bare_name_is_chosen_only_when_no_reading_with_a_command_is_near() -> 
     ("What time is it, Samantha?", "What time is it?"),
     ("Read the first one. Samantha,", "Read the first one."),
     ("Thanks, hey computer.", "Thanks."),
+    ("What time is it? Samantha, Samantha!", "What time is it?"),  # en-us+f1, read by a new user's daemon
 ])
 def test_a_name_said_last_and_set_apart_is_a_call(text: str, command: str) -> None:
     matcher = WakeMatcher(["samantha", "hey computer"])
@@ -245,6 +246,9 @@ def test_a_name_echoed_after_the_command_is_not_part_of_it() -> None:
     # prompted with the name, Whisper sometimes writes it again at the end
     hit = WakeMatcher(["samantha"]).match("Samantha, what's the time? Samantha")
     assert hit is not None and hit.command == "what's the time?"
+    # or going round on it before the command
+    hit = WakeMatcher(["samantha"]).match("Samantha, Samantha, what's the time?")
+    assert hit is not None and hit.command == "what's the time?" and hit.set_apart
 
 
 @pytest.mark.parametrize(("heard", "phrase"), [

@@ -213,16 +213,19 @@ WORD = re.compile(r"[\w']+")
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
-    """Up to two lead-in words, the phrase's words with any punctuation between, then the rest."""
+    """Up to two lead-in words, the phrase's words with any punctuation between (once, or again
+    and again: "Samantha, Samantha, what time is it?"), then the rest."""
     body = r"\W+".join(map(re.escape, phrase.split()))
     lead = rf"(?:{_LEAD_IN}\W+){{0,2}}"
-    return re.compile(rf"^\W*{lead}{body}(?:'s)?\b(?P<gap>\W*)(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+    return re.compile(rf"^\W*{lead}(?:{body}\W+)*{body}(?:'s)?\b(?P<gap>\W*)(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def _last_pattern(phrase: str, glued: bool = False) -> re.Pattern[str]:
     """Words, punctuation (a pause as the transcriber writes it; with ``glued``, just a space), an
-    optional lead-in, the phrase and nothing but punctuation after it."""
+    optional lead-in, the phrase (once, or again and again: "What time is it? Samantha,
+    Samantha!", Whisper going round on the name its prompt holds) and nothing but punctuation
+    after it."""
     body = r"\W+".join(map(re.escape, phrase.split()))
     gap = r"\s+" if glued else r"[,.!?;:]+\W*"
-    return re.compile(rf"^(?P<before>.*?\w.*?)(?P<gap>{gap})(?:{_LEAD_IN}\W+)?\b{body}(?P<after>\W*)$",
+    return re.compile(rf"^(?P<before>.*?\w.*?)(?P<gap>{gap})(?:{_LEAD_IN}\W+)?\b(?:{body}\W+)*{body}(?P<after>\W*)$",
                       re.IGNORECASE | re.DOTALL)
