@@ -341,7 +341,10 @@ class WakeDecider:
             transcript = self.read(audio, idle=True, named=False, glance=True)
         except Exception:  # the utterance's end will be read again and report it
             return None
-        hit = self.call_in(transcript.text) or self.call_in(without_restart(transcript.text))
+        hit = self.call_in(transcript.text)
+        restarted = without_restart(transcript.text)
+        if hit is None and restarted != transcript.text:
+            hit = self.call_in(restarted)  # matched again only where a restart was dropped
         if hit is None and self.matcher.cut_short(transcript.text, phrase):
             # the read stopped before the name's last sounds: a doubtful wake, which stands only
             # where the whole utterance bears the name out or a command follows (unfounded)
