@@ -161,9 +161,13 @@ class DictationEngine(ABC):
         return None
 
 
+WORD = re.compile(r"[\w']+")
+"""A word of a reading, for slicing it by words (its apostrophes kept)."""
+
+
 def words_of(text: str) -> list[str]:
     """Lower-case words without punctuation, for matching what was heard."""
-    return re.findall(r"[\w']+", text.casefold())
+    return WORD.findall(text.casefold())
 
 
 def without_loop(text: str, repeats: int = 3) -> str:
@@ -197,7 +201,7 @@ def without_restart(text: str, most: int = 3) -> str:
     ("What time is it, Samantha? What", "What time is it? Samantha What time is": Whisper
     starting over where the audio it reads ends, cut at a spotter's hit). More words must
     come before them than they have."""
-    tokens = list(re.finditer(r"[\w']+", text))
+    tokens = list(WORD.finditer(text))
     opening = [t.group(0).casefold() for t in tokens]
     for size in range(min(most, (len(tokens) - 1) // 2), 0, -1):
         if opening[len(opening) - size :] == opening[:size]:

@@ -26,8 +26,8 @@ from assistant.errors import EarpieceError
 from assistant.intents.rescore import (LEFT_OUT_NAME_MARGIN, NAME_MARGIN, NAME_SPAN, choose, choose_named, name_put_back,
                                        with_name)
 from assistant.intents.router import Router
-from assistant.speech.engines import Engines, Transcript, WakeSpotter, without_loop, without_restart, words_of
-from assistant.wake.matcher import WORD, WakeHit, WakeMatcher
+from assistant.speech.engines import WORD, Engines, Transcript, WakeSpotter, without_loop, without_restart, words_of
+from assistant.wake.matcher import WakeHit, WakeMatcher
 from assistant.wake.neural import CombinedSpotter, NeuralSpotter, bundled_model
 from assistant.wake.remote import RemoteWake
 

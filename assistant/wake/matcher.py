@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from assistant.speech.engines import words_of
+from assistant.speech.engines import WORD, words_of
 from assistant.speech.phonetics import Phonetics, phone_distance
 
 LEAD_INS = ("hey", "hi", "hello", "oh", "ok", "okay", "yo", "so", "um", "uh", "excuse me", "listen")
@@ -207,9 +207,6 @@ _LEAD_IN = "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in LEAD_IN
 """Any one lead-in, its words apart by anything but letters ("excuse me", "excuse, me")."""
 
 _LEAD_IN_WORDS = re.compile(rf"\b{_LEAD_IN}\b")
-
-WORD = re.compile(r"[\w']+")
-"""A word of a reading, for slicing it by words (its apostrophes kept)."""
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
