@@ -78,6 +78,14 @@ WARM_UP_SECONDS = 6.0
 a generic value, and on the first utterance of a fresh decoder it missed 16 of 30 wake clips
 that it found every time afterwards (measured while building this)."""
 
+CMN_PRIOR = "48.5725,8.40455,-3.76696,8.97685,-4.72576,1.16731,3.64899,-10.7652,2.41046,-2.57872,-0.465822,-2.54627,-3.16163"
+"""The cepstral mean a fresh spotter starts from: PocketSphinx's own start ("40,3,-1") is far
+from speech through a microphone, so a new user's first calls went unheard until their speech
+had moved it. This is the mean after the real recordings of ../shared/speech, many speakers,
+all but the real-speaker wake bench's (bench/cmn_prior.py recomputes it). On the first utterance
+of a fresh spotter, 8 espeak-ng voices of neither bench half x 2 rates x 4 calls: found 14 -> 20
+of 64 clean, 41 -> 47 over noise."""
+
 
 class SphinxSpotter(WakeSpotter):
     """PocketSphinx keyphrase search, one threshold per phrase, on a decoder of its own."""
@@ -103,6 +111,11 @@ class SphinxSpotter(WakeSpotter):
     def reset(self) -> None:
         self._decoder.end_utt()
         self._decoder.start_utt()
+
+    @property
+    def cepstral_mean(self) -> str:
+        """The running cepstral mean, as PocketSphinx's ``cmninit`` takes it."""
+        return str(self._decoder.get_cmn(False))
 
 
 class SphinxEngine(StreamingEngine):
@@ -131,7 +144,9 @@ class SphinxEngine(StreamingEngine):
     def knows(self, word: str) -> bool:
         return self._decoder.lookup_word(word) is not None
 
-    def spotter(self, phrases: "Mapping[str, float]") -> WakeSpotter | None:
+    def spotter(self, phrases: "Mapping[str, float]", prior: bool = True) -> "SphinxSpotter | None":
+        """A keyphrase spotter for ``phrases`` (phrase -> sensitivity); its cepstral mean starts
+        from CMN_PRIOR, or, without ``prior``, from PocketSphinx's default (to compute the prior)."""
         cleaned = {" ".join(words_of(p)): s for p, s in phrases.items() if words_of(p)}
         if not cleaned or self.unknown_words(list(cleaned)):
             return None
@@ -145,7 +160,8 @@ class SphinxEngine(StreamingEngine):
             # frames (10) woke 200 ms sooner, but a hit that early cut "Some of the m(ountains)",
             # which Whisper then read as the name; ds=2 halved the spotter's CPU and missed 6 of
             # 198 names against 3.
-            decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name)
+            start = {"cmninit": CMN_PRIOR} if prior else {}
+            decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name, **start)
         except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad key file
             raise SpeechError(f"PocketSphinx could not spot {', '.join(cleaned)}: {exc}") from None
         finally:

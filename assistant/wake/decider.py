@@ -356,8 +356,13 @@ class WakeDecider:
                 log.info("spotted %r; the start %r may be the name: the whole utterance decides", phrase, transcript.text)
             else:
                 log.info("spotted %r, but the start was %r: not for me", phrase, transcript.text)
-                if self._spot_checks >= SPOT_CHECKS or (start == 0 and self.matcher.opens_otherwise(transcript.text)):
-                    self.not_for_us = True  # any later hit in it would be read from this same start
+                # any later hit in it would be read from this same start; but a cold spotter's
+                # hit comes late as often as not (its glance, cut just after the name, read "hey
+                # some hand" for "Hey Samantha, what time is it?"): the read of the utterance's
+                # start, made anyway while it is cold, decides then
+                refused = self._spot_checks >= SPOT_CHECKS or (start == 0 and self.matcher.opens_otherwise(transcript.text))
+                if refused and self.spotter is not None and self.spotter.warm:
+                    self.not_for_us = True
             return Glance(len(audio), transcript, None)
         if hit.last:
             start = 0  # the command came before the name: it is read from the utterance's start
