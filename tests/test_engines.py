@@ -297,14 +297,6 @@ def test_sphinx_spots_the_name_in_real_speech_only_where_it_is(sphinx, speech, r
     assert spot(spotter, read_wav(real_speech / "cheetah-test-en.wav")) == []
 
 
-def test_a_fresh_sphinx_spotter_hears_a_new_users_first_call(sphinx, speech) -> None:
-    """Its cepstral mean starts from real speech through a microphone (CMN_PRIOR), not from
-    PocketSphinx's generic start, under which this first call goes unheard."""
-    call = speech.scene(0.3, "Samantha, what time is it?", 0.5)
-    assert spot(sphinx.spotter({"samantha": 0.5}), call) == ["samantha"]
-    assert spot(sphinx.spotter({"samantha": 0.5}, prior=False), call) == []  # the generic start
-
-
 def test_transcribe_cli_reads_a_file_as_faster_whisper_does_by_default(cli, whisper, real_speech: Path) -> None:
     # A file has no latency budget: `earpiece transcribe` loses nothing against the library
     # called directly with its defaults (beam 5), where the live loop's greedy pass did (#27)

@@ -76,15 +76,10 @@ def kws_threshold(phones: int, sensitivity: float) -> float:
 WARM_UP_SECONDS = 6.0
 """Speech the spotter must hear before its misses count. Its live cepstral mean starts from
 a generic value, and on the first utterance of a fresh decoder it missed 16 of 30 wake clips
-that it found every time afterwards (measured while building this)."""
-
-CMN_PRIOR = "48.5725,8.40455,-3.76696,8.97685,-4.72576,1.16731,3.64899,-10.7652,2.41046,-2.57872,-0.465822,-2.54627,-3.16163"
-"""The cepstral mean a fresh spotter starts from: PocketSphinx's own start ("40,3,-1") is far
-from speech through a microphone, so a new user's first calls went unheard until their speech
-had moved it. This is the mean after the real recordings of ../shared/speech, many speakers,
-all but the real-speaker wake bench's (bench/cmn_prior.py recomputes it). On the first utterance
-of a fresh spotter, 8 espeak-ng voices of neither bench half x 2 rates x 4 calls: found 14 -> 20
-of 64 clean, 41 -> 47 over noise."""
+that it found every time afterwards (measured while building this). Starting that mean from
+the one real recordings leave (instead of PocketSphinx's "40,3,-1") found 6 more of 64 first
+calls of 8 other espeak-ng voices, but gained nothing in bench/intents.py and woke "vancouver"
+on a spoken "avocado" in porcupine-keywords.wav: not kept."""
 
 
 class SphinxSpotter(WakeSpotter):
@@ -111,11 +106,6 @@ class SphinxSpotter(WakeSpotter):
     def reset(self) -> None:
         self._decoder.end_utt()
         self._decoder.start_utt()
-
-    @property
-    def cepstral_mean(self) -> str:
-        """The running cepstral mean, as PocketSphinx's ``cmninit`` takes it."""
-        return str(self._decoder.get_cmn(False))
 
 
 class SphinxEngine(StreamingEngine):
@@ -144,9 +134,7 @@ class SphinxEngine(StreamingEngine):
     def knows(self, word: str) -> bool:
         return self._decoder.lookup_word(word) is not None
 
-    def spotter(self, phrases: "Mapping[str, float]", prior: bool = True) -> "SphinxSpotter | None":
-        """A keyphrase spotter for ``phrases`` (phrase -> sensitivity); its cepstral mean starts
-        from CMN_PRIOR, or, without ``prior``, from PocketSphinx's default (to compute the prior)."""
+    def spotter(self, phrases: "Mapping[str, float]") -> WakeSpotter | None:
         cleaned = {" ".join(words_of(p)): s for p, s in phrases.items() if words_of(p)}
         if not cleaned or self.unknown_words(list(cleaned)):
             return None
@@ -160,8 +148,7 @@ class SphinxEngine(StreamingEngine):
             # frames (10) woke 200 ms sooner, but a hit that early cut "Some of the m(ountains)",
             # which Whisper then read as the name; ds=2 halved the spotter's CPU and missed 6 of
             # 198 names against 3.
-            start = {"cmninit": CMN_PRIOR} if prior else {}
-            decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name, **start)
+            decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name)
         except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad key file
             raise SpeechError(f"PocketSphinx could not spot {', '.join(cleaned)}: {exc}") from None
         finally:
