@@ -363,3 +363,14 @@ def test_the_nearest_template_sentences_include_the_shortest_way_to_say_them(rou
     # [{day}]") is sampled with them left out too, not only its first hundreds of expansions
     nearest = [sentence for sentence, _likeness, _template in router.nearest_sentences("I'm free at 3.", 3)]
     assert nearest[0] == "am I free at 3"
+
+
+def test_a_word_where_the_templates_take_a_number_is_tried_as_each_number(router) -> None:
+    from assistant.intents.reading import NUMBER_WORDS, numbers_in_place
+
+    sentences = numbers_in_place("remind me to call my mother at time.", router)
+    assert "remind me to call my mother at 5" in sentences and "remind me to call my mother at 12" in sentences
+    assert len(sentences) <= len(NUMBER_WORDS)  # only those the templates take (hours: not 30)
+    assert all(router.route(s).name == "SetReminder" for s in sentences)
+    assert numbers_in_place("what's the gate to me?", router) == []  # no number goes there
+    assert numbers_in_place("set a timer for ten minutes", router) == []  # a number already

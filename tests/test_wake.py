@@ -135,6 +135,19 @@ def test_the_reader_weighs_a_near_miss_on_the_audio(sphinx, whisper, router, spe
     assert reader.understand("book a table for two.", "Samantha, book a table for two.", talk, decider.prompt).name == "Unknown"
 
 
+@pytest.mark.parametrize("hour", [5, 9])
+def test_the_reader_weighs_every_number_where_a_word_stands_for_one(sphinx, whisper, router, speech, decider,  # type: ignore[no-untyped-def]
+                                                                    hour) -> None:
+    # "at time" (en-gb+steph's "at five" in bench/intents.py): the templates take a number in
+    # that word's place, and the audio says which; the same reading of another hour gives that hour
+    reader = CommandReader(router, Engines(sphinx, whisper), decider.matcher)
+    said = {5: "five", 9: "nine"}[hour]
+    audio = pcm(0.2, speech.say(f"Samantha, remind me to call my mother at {said}."), 0.3)
+    heard = "remind me to call my mother at time."
+    intent = reader.understand(heard, f"Samantha, {heard}", audio, decider.prompt)
+    assert (intent.name, intent.slots) == ("SetReminder", {"task": "call my mother", "hour": hour})
+
+
 def test_the_reader_takes_a_misheard_dictation_command_only_where_the_grammar_hears_it(  # type: ignore[no-untyped-def]
         sphinx, whisper, router, speech, decider) -> None:
     reader = CommandReader(router, Engines(sphinx, whisper), decider.matcher)

@@ -122,6 +122,7 @@ class CommandReader:
         variants = [*misheard_numbers(command), *numbers_by_sound(command, self.engines.phonetics)]
         sentences = [sentence for variant in dict.fromkeys(variants)
                      for sentence, _likeness, _template in self.router.nearest_sentences(variant, NEAREST_CANDIDATES)]
+        sentences += numbers_in_place(command, self.router)
         if len(words_of(command)) == 1:
             # one word shares too few letters with the word said ("killed" for "help"): weigh them all
             sentences += self.router.one_word_sentences()
@@ -206,3 +207,37 @@ def numbers_by_sound(text: str, phonetics: Phonetics) -> list[str]:
         if distance <= NUMBER_SOUND_TOLERANCE:
             variants.append(f"{text[: word.start()]}{NUMBER_WORDS[number]}{text[word.end():]}")
     return variants
+
+
+NUMBER_PROBE = "7"
+"""A number put in place of a word to see whether the templates take one there."""
+
+MOST_NUMBER_PLACES = 2
+"""Words of one reading whose place is tried with every number (each gives NUMBER_WORDS sentences to weigh)."""
+
+
+def numbers_in_place(text: str, router: Router) -> list[str]:
+    """The template sentences ``text`` is, with one of its words as a number: where the
+    templates take a number in that word's place ("remind me to call my mother at time." with
+    a 7 for "time" is a reminder), every number said as one word is put there, and the audio
+    decides which was said. Sound alone cannot: "time" is far from "five" (two of three phones),
+    but Whisper weighing "... at five." on the audio is not. A word that is a number already,
+    or any word of a reading that is a command as heard, is left alone."""
+    tokens = list(re.finditer(r"[A-Za-z']+", text))
+    sentences: list[str] = []
+    places = 0
+    for word in tokens:
+        if places == MOST_NUMBER_PLACES:
+            break
+        if word.group(0).casefold() in NUMBER_WORDS:
+            continue
+        before, after = text[: word.start()], text[word.end() :]
+        if router.route(f"{before}{NUMBER_PROBE}{after}").name == UNKNOWN:
+            continue
+        places += 1
+        for number in NUMBER_WORDS.values():
+            sentence = normalize(f"{before}{number}{after}")
+            if router.route(sentence).name != UNKNOWN:
+                sentences.append(sentence)
+    return sentences
+
