@@ -3,7 +3,7 @@ time is it?" in the same run, with a real Radicale CalDAV server on loopback hol
 seeded events (a weekly standup, an all-day birthday, a call in New York's time, a dinner).
 
 Each run is the real file-mode pipeline fed frame by frame on a simulated live clock (as
-`feed_live` in bench/common.py, which bench/mail.py uses). Latency = from the arrival of the last
+`feed_live` in bench/common.py, as bench/mail.py). Latency = from the arrival of the last
 speech sample to the moment the reply's first sentence is handed to the sink (inside its frame:
 the rest of a long reply is rendered while the first plays). Warm: the account's
 calendars found and the connection kept, as the daemon has them after its first fetch (its
@@ -24,12 +24,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from common import ROOT, VOICES, Runner, say, speech_end, write_section
+from common import ROOT, VOICES, Runner, feed_live, say, speech_end, write_section
 
 sys.path.insert(0, str(ROOT / "tests"))
 from calendarserver import PASSWORD, USER, Radicale  # noqa: E402
 
-from assistant.audio import FRAME_SAMPLES, SAMPLE_RATE  # noqa: E402
 from assistant.audio.resample import float_to_int16  # noqa: E402
 from assistant.audio.wavio import WavSink  # noqa: E402
 from assistant.calendar.sources import open_calendars  # noqa: E402
@@ -55,21 +54,11 @@ def first_word(runner: Runner, text: str, voice, settings, warm: bool) -> tuple[
 
 
 def handed_to_sink(pipeline, log, pcm: np.ndarray) -> float | None:  # type: ignore[no-untyped-def]
-    """As feed_live (bench/common.py), but the simulated wall time at the moment `speak_start` is
-    emitted, inside its frame: a reply of several sentences plays its first while the frame
-    renders the rest, so the frame's end would count their rendering too."""
-    frame = FRAME_SAMPLES / SAMPLE_RATE
-    stamp: list[float] = []
-    pipeline.bus.subscribe(lambda event: stamp.append(time.perf_counter()) if event.type == "speak_start" else None)
-    done = 0.0
-    for index, start in enumerate(range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES)):
-        began_sim = max(done, (index + 1) * frame)
-        began = time.perf_counter()
-        pipeline.feed(pcm[start : start + FRAME_SAMPLES])
-        if stamp:
-            return began_sim + stamp[0] - began
-        done = began_sim + time.perf_counter() - began
-    return None
+    """The simulated wall time at which `speak_start` is emitted (feed_live stamps it inside its
+    frame: a reply of several sentences plays its first while the frame renders the rest)."""
+    walls = feed_live(pipeline, log, pcm, stop=lambda new: any(e.type == "speak_start" for e in new))
+    starts = [wall for event, wall in zip(log.events, walls) if event.type == "speak_start"]
+    return starts[0] if starts else None
 
 
 def main() -> None:

@@ -139,25 +139,35 @@ class Runner:
 def feed_live(pipeline: Pipeline, log: EventLog, pcm: np.ndarray,
              stop: Callable[[list[Any]], bool] | None = None) -> list[float]:
     """Feed ``pcm`` to a started pipeline on a simulated live clock; returns, for each event in
-    ``log``, when the frame that emitted it was done (simulated wall-clock seconds).
+    ``log``, when it was emitted (simulated wall-clock seconds).
 
     Frame k arrives at (k + 1) x 20 ms and is processed once it has arrived and the frame before
     it is done, so a slow frame (a Whisper read) delays those queued behind it, as the capture
-    queue does live. ``stop(new_events)`` ends the run early."""
+    queue does live. An event is stamped at the moment it is emitted inside its frame, as a
+    monitor on the bus gets it: the work the frame does after it (the command grammar catching
+    up after a wake, the rest of a reply rendered while its first sentence plays) delays the
+    frames behind, not the event. ``stop(new_events)`` ends the run early."""
     frame = FRAME_SAMPLES / SAMPLE_RATE
+    emitted: list[float] = []
+    pipeline.bus.subscribe(lambda _event: emitted.append(time.perf_counter()))
     walls = [0.0] * len(log.events)
+    first = len(walls)
+
+    def stamp(began_sim: float, began: float) -> None:
+        walls.extend(began_sim + at - began for at in emitted[len(walls) - first :])
+
     done = 0.0
     for index, start in enumerate(range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES)):
-        arrived = (index + 1) * frame
         count = len(log.events)
-        began = time.perf_counter()
+        began_sim, began = max(done, (index + 1) * frame), time.perf_counter()
         pipeline.feed(pcm[start : start + FRAME_SAMPLES])
-        done = max(done, arrived) + time.perf_counter() - began
-        walls += [done] * (len(log.events) - count)
+        done = began_sim + time.perf_counter() - began
+        stamp(began_sim, began)
         if stop is not None and len(log.events) > count and stop(log.events[count:]):
             return walls
+    began = time.perf_counter()
     pipeline.finish()
-    walls += [done] * (len(log.events) - len(walls))
+    stamp(done, began)
     return walls
 
 

@@ -4,8 +4,8 @@ A real Dovecot (the test fixture's recipe, on loopback) holds 50 unread messages
 "Samantha, read my email." spoken by an espeak-ng voice through the real file-mode pipeline,
 fed frame by frame on a simulated live clock (`feed_live` in bench/common.py: a slow frame, such
 as a Whisper read, delays the ones queued behind it, as the capture queue does live). Latency = from the arrival
-of the last speech sample to the end of the frame that handed the reply audio to the sink
-(`speak_start`): what a listener waits before the first word.
+of the last speech sample to the moment the reply audio is handed to the sink (`speak_start`,
+stamped inside its frame): what a listener waits before the first word.
 
 Server time (the IMAP calls inside the mail store) is measured separately, for a cold start
 (login on the first command) and with the connection kept, as the daemon keeps it.

@@ -415,7 +415,10 @@ A Whisper tiny.en read in the wake parts (wall; the double-check is one): p50 {r
 
 The live clock: the clips are fed frame by frame as they would arrive from the mic, and a frame
 waits for the ones before it (`feed_live` in bench/common.py), so a Whisper read delays the
-`wake` event by its own time and that of any read still queued before it.
+`wake` event by its own time and that of any read still queued before it. The event is stamped
+when it is emitted inside its frame, as a monitor on the bus gets it: until this run it was
+stamped at the end of that frame, which also counted the command grammar catching up on the
+words since the name (about 9 ms per 20 ms of audio, after the event).
 
 False wakes, tuning half: {"; ".join(tune.false_wakes) or "none"}. Held-back half: {"; ".join(held.false_wakes) or "none"}.
 Withdrawn, tuning half: {"; ".join(tune.withdrawn) or "none"}. Held-back half: {"; ".join(held.withdrawn) or "none"}.
