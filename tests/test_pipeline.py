@@ -147,10 +147,13 @@ def test_talk_where_the_name_is_unlikely_costs_the_spotters_hit_one_glance(run_f
     # not "Samantha."), one glance at this talk ("the m(an)...") weighs as a plausible name: one
     # careful read of its 0.76 s span and a read of that utterance's first 3 s follow, and no more.
     assert len([read for read in reads if read.get("careful")]) <= 1, reads
-    # other reads only in the first utterance, before the spotter is warm (at its pauses, two
-    # since the noise floor is 6x: a gap between words more is a pause; and its first 3 s), and
-    # the first 3 s of the utterance whose name the careful read left unsure
-    assert len([read for read in reads if not read.get("glance") and not read.get("careful")]) <= 4, [
+    # other reads only before the spotter is warm, in the first utterance (at its pauses, two
+    # since the noise floor is 6x: a gap between words more is a pause; and its first 3 s) and
+    # in the third, whose glance read no name ("and you lent his mother": a cold spotter's hit
+    # may come late, so it is read as one the spotter did not hear, at its pause and its first
+    # 3 s; the second's glance read a mention, "I told Samantha", which ends it), and the first
+    # 3 s of the utterance whose name the careful read left unsure
+    assert len([read for read in reads if not read.get("glance") and not read.get("careful")]) <= 6, [
         (r["seconds"], r.get("draft"), r.get("glance"), r.get("careful")) for r in reads]
     # every glance reads its utterance from the start: one that began like an earlier one is that utterance again
     again = [i for i in range(1, len(glanced)) if any(len(glanced[j]) < len(glanced[i]) and

@@ -172,6 +172,9 @@ class WakeDecider:
         self._spot_checks = 0
         self._spotted = False
         """The spotter heard a wake phrase somewhere in this utterance."""
+        self._spotter_done = False
+        """A glance refused a cold spotter's hit: the spotter has no more say on this utterance
+        (a later hit would be read from the same start), and the reading of it decides."""
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -222,6 +225,7 @@ class WakeDecider:
         self.name_unsure = False
         self._name_doubtful = False
         self._spotted = False
+        self._spotter_done = False
         self.name_read = ""
         if self.spotter is not None:
             self.spotter.reset()
@@ -255,7 +259,8 @@ class WakeDecider:
     def spotting(self, idle: bool) -> bool:
         """Is the spotter deciding about this utterance? Only ``idle`` speech (waiting for the
         name, not dictating), before a wake phrase was confirmed and while it may still be for us."""
-        return self.spotter is not None and idle and not self.woke_early and not self.not_for_us
+        return (self.spotter is not None and idle and not self.woke_early and not self.not_for_us
+                and not self._spotter_done)
 
     def gated(self, idle: bool) -> bool:
         """Does the spotter alone decide that an idle utterance is not for us? Once it is warm:
@@ -358,15 +363,18 @@ class WakeDecider:
                 log.info("spotted %r, but the start was %r: not for me", phrase, transcript.text)
                 # any later hit in it would be read from this same start; but a cold spotter's
                 # hit comes late as often as not (its glance, cut just after the name, read "hey
-                # some hand" for "Hey Samantha, what time is it?"): the read of the utterance's
-                # start, made anyway while it is cold, decides then, as if nothing was spotted
-                # (a bare name is not weighed in: "I'm very kind of" for "americano" came
-                # within 4.0 of "Avocado." on porcupine-keywords.wav)
+                # some hand" for "Hey Samantha, what time is it?"): unless the glance read the
+                # name after other words (a mention), the read of the utterance's start, made
+                # anyway while it is cold, decides then, as if nothing was spotted (a bare name
+                # is not weighed in: "I'm very kind of" for "americano" came within 4.0 of
+                # "Avocado." on porcupine-keywords.wav)
                 refused = self._spot_checks >= SPOT_CHECKS or (start == 0 and self.matcher.opens_otherwise(transcript.text))
-                if refused and self.spotter is not None and self.spotter.warm:
+                warm = self.spotter is not None and self.spotter.warm
+                if refused and (warm or self.matcher.mentions(transcript.text)):
                     self.not_for_us = True
                 elif refused:
                     self._spotted = False
+                    self._spotter_done = True
             return Glance(len(audio), transcript, None)
         if hit.last:
             start = 0  # the command came before the name: it is read from the utterance's start
@@ -525,8 +533,7 @@ class WakeDecider:
         call, and on porcupine-keywords.wav "I'm a kano." (americano) came within 4.7 of
         "Christina." and woke it, as "avocado" woke vancouver; a name with a command after it still is."""
         assert self.engines.dictation is not None
-        spoken = f" {' '.join(words_of(heard.text))} "
-        if any(f" {phrase} " in spoken for phrase in self.phrases):
+        if self.matcher.mentions(heard.text):
             return None
         readings: list[str] = []
         tiers: list[int] = []

@@ -180,6 +180,11 @@ class WakeMatcher:
             end = tokens[count].start()
         return end
 
+    def mentions(self, text: str) -> bool:
+        """Does ``text`` hold a wake phrase as written, anywhere?"""
+        spoken = f" {' '.join(words_of(text))} "
+        return any(f" {phrase} " in spoken for phrase in self.phrases)
+
     def opens_otherwise(self, text: str) -> bool:
         """Does ``text`` (a reading from the start of an utterance, without a wake phrase) hold
         words other than lead-ins? Then no wake phrase later in the utterance opens it as a call."""
