@@ -71,6 +71,14 @@ class Mpv:
     def status(self) -> str:
         return str(self._get("PlaybackStatus"))
 
+    def status_after(self, expected: str, timeout: float = 5.0) -> str:
+        """The status once it is ``expected`` (or ``timeout`` passed): mpv's MPRIS methods return
+        before the player has acted, and a loaded machine showed the old status right after."""
+        deadline = time.monotonic() + timeout
+        while (status := self.status()) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return status
+
     def volume(self) -> float:
         return float(self._get("Volume"))
 

@@ -49,7 +49,7 @@ def test_the_player_is_found_with_its_title_and_commanded(mpv: Mpv) -> None:
     players = Mpris().players()
     assert [(p.name, p.status, p.title, p.volume) for p in players] == [("mpv", "Playing", TITLE, 1.0)]
     Mpris().command(players[0].bus_name, "Pause")
-    assert mpv.status() == "Paused"
+    assert mpv.status_after("Paused") == "Paused"
 
 
 def test_pause_whats_playing_and_play_by_voice(cli, speech, tmp_path: Path, mpv: Mpv) -> None:
