@@ -221,8 +221,8 @@ def numbers_in_place(text: str, router: Router) -> list[str]:
     templates take a number in that word's place ("remind me to call my mother at time." with
     a 7 for "time" is a reminder), every number said as one word is put there, and the audio
     decides which was said. Sound alone cannot: "time" is far from "five" (two of three phones),
-    but Whisper weighing "... at five." on the audio is not. A word that is a number already,
-    or any word of a reading that is a command as heard, is left alone."""
+    but Whisper weighing "... at five." on the audio is not. A word that is a number already is
+    left alone; the reader asks only of readings the templates do not take as heard."""
     tokens = list(re.finditer(r"[A-Za-z']+", text))
     sentences: list[str] = []
     places = 0
@@ -240,4 +240,3 @@ def numbers_in_place(text: str, router: Router) -> list[str]:
             if router.route(sentence).name != UNKNOWN:
                 sentences.append(sentence)
     return sentences
-
