@@ -374,3 +374,5 @@ def test_a_word_where_the_templates_take_a_number_is_tried_as_each_number(router
     assert all(router.route(s).name == "SetReminder" for s in sentences)
     assert numbers_in_place("what's the gate to me?", router) == []  # no number goes there
     assert numbers_in_place("set a timer for ten minutes", router) == []  # a number already
+    # a word before a unit is already read as "1" (misheard_numbers): no other number is tried there
+    assert numbers_in_place("set a timer for well hour and 15 minutes.", router) == []

@@ -19,7 +19,8 @@ from assistant.errors import EarpieceError
 from assistant.intents.grammar import Grammar, build_grammar
 from assistant.intents.numbers import cardinal
 from assistant.intents.rescore import COMMAND_MARGIN, choose, written_like
-from assistant.intents.router import UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers, normalize
+from assistant.intents.router import (UNKNOWN, IntentMatch, Router, digits_for_number_words, misheard_numbers, normalize,
+                                      read_as_one)
 from assistant.letters.spoken import COMMAND_PHRASES, parse_command
 from assistant.speech.engines import Engines, words_of
 from assistant.speech.phonetics import Phonetics
@@ -201,7 +202,7 @@ def numbers_by_sound(text: str, phonetics: Phonetics) -> list[str]:
     for word in re.finditer(r"[A-Za-z']+", text):
         if len(variants) == MOST_NUMBER_GUESSES:
             break
-        if word.group(0).casefold() in NUMBER_WORDS:
+        if word.group(0).casefold() in NUMBER_WORDS or read_as_one(text, word.start()):
             continue  # already a number; read as one by the templates
         distance, number = min((phonetics.distance(word.group(0), n), n) for n in NUMBER_WORDS)
         if distance <= NUMBER_SOUND_TOLERANCE:
@@ -222,14 +223,16 @@ def numbers_in_place(text: str, router: Router) -> list[str]:
     a 7 for "time" is a reminder), every number said as one word is put there, and the audio
     decides which was said. Sound alone cannot: "time" is far from "five" (two of three phones),
     but Whisper weighing "... at five." on the audio is not. A word that is a number already is
-    left alone; the reader asks only of readings the templates do not take as heard."""
+    left alone, as is one that ``misheard_numbers`` reads as "1" ("for well hour": tried as every
+    number, "twelve" outscored the one said); the reader asks only of readings the templates do
+    not take as heard."""
     tokens = list(re.finditer(r"[A-Za-z']+", text))
     sentences: list[str] = []
     places = 0
     for word in tokens:
         if places == MOST_NUMBER_PLACES:
             break
-        if word.group(0).casefold() in NUMBER_WORDS:
+        if word.group(0).casefold() in NUMBER_WORDS or read_as_one(text, word.start()):
             continue
         before, after = text[: word.start()], text[word.end() :]
         if router.route(f"{before}{NUMBER_PROBE}{after}").name == UNKNOWN:

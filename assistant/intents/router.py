@@ -197,6 +197,12 @@ _FOR_TEN = re.compile(r"\b(?:fourteen|14)\b", re.IGNORECASE)
 _WORD_FOR_ONE = re.compile(r"\b(?!an?\b|the\b|and\b|\d)[\w-]+?(?:-|\s+)(?=(?:hour|hower|minute|second)s?\b)", re.IGNORECASE)
 
 
+def read_as_one(text: str, position: int) -> bool:
+    """Is the word at ``position`` one that ``misheard_numbers`` reads as "1" (a word right before
+    a unit)? That reading is already weighed; no other number is tried in its place."""
+    return _WORD_FOR_ONE.match(text, position) is not None
+
+
 def unfused_for(text: str) -> str:
     """ "a timer of 425 minutes" -> "a timer of for 25 minutes": Whisper often writes "for"
     before a number as a four, alone ("four 90") or fused with it ("425", and "14" for "for ten")."""
