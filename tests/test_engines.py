@@ -16,6 +16,7 @@ from assistant.audio.resample import float_to_int16
 from assistant.audio.wavio import read_wav
 from assistant.errors import ModelError, SpeechError
 from assistant.speech.engines import StreamingEngine, Transcript
+from assistant.speech.pronouncing import PronouncingDictionary
 
 
 def stream(engine: StreamingEngine, audio: np.ndarray, grammar: list[str] | None = None) -> tuple[list[str], Transcript]:
@@ -47,6 +48,30 @@ def test_sphinx_grammar_mode_restricts_to_the_phrases(sphinx, real_speech: Path)
     assert sphinx.unknown_words(["samantha", "zzyzxq ada"]) == ["zzyzxq"]
     with pytest.raises(SpeechError, match="zzyzxq"):
         sphinx.recognizer(["zzyzxq"])
+
+
+def test_sphinx_decoders_hold_only_their_words_and_look_up_the_rest_in_the_file(sphinx, real_speech: Path,
+                                                                               tmp_path: Path) -> None:
+    """The whole dictionary in each decoder cost 22 MB apiece; the grammar decoder gets a
+    grammar's words when it is compiled, every other word is looked up in the file."""
+    dictionary = sphinx.dictionary
+    assert dictionary.entries("what") == [("what", "W AH T"), ("what(2)", "HH W AH T")]
+    assert dictionary.phones("samantha") == sphinx.pronounce("samantha") and "samantha" in dictionary
+    assert dictionary.entries("zzyzxq") == [] and dictionary.phones("zzyzxq") is None
+    lines = dictionary.path.read_text(encoding="utf-8").splitlines()
+    for line in (lines[0], lines[len(lines) // 2], lines[-1]):  # the search's edges and middle
+        name, phones = line.split(" ", 1)
+        assert (name, phones.strip()) in dictionary.entries(name.split("(")[0])
+    assert sphinx.knows("aardvark") and sphinx._decoder.lookup_word("aardvark") is None  # held by no decoder
+    _, final = stream(sphinx, read_wav(real_speech / "cheetah-test-en.wav"),
+                      ["aardvark", "today only platforms one and three are used"])
+    assert final.text == "today only platforms one and three are used"
+    assert sphinx._decoder.lookup_word("aardvark") == "AA R D V AA R K"  # given with its grammar
+    with pytest.raises(ModelError, match="pronouncing dictionary"):
+        PronouncingDictionary(tmp_path / "missing.dict")
+    (tmp_path / "empty.dict").write_text("")
+    with pytest.raises(ModelError, match="empty.dict"):
+        PronouncingDictionary(tmp_path / "empty.dict")
 
 
 # --- Whisper tiny.en (dictation) --------------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -12,6 +14,7 @@ import numpy as np
 from assistant.intents.grammar import Grammar
 from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, WakeSpotter, Word, words_of
 from assistant.errors import ModelError, SpeechError
+from assistant.speech.pronouncing import PronouncingDictionary
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,17 @@ class SphinxRecognizer(StreamingRecognizer):
             if not seg.word.startswith(("<", "[", "(NULL")) and seg.word.strip()  # FSG null transitions too
         )
         return Transcript(" ".join(w.text for w in words) or " ".join(hyp.hypstr.split()), words, "pocketsphinx")
+
+
+def jsgf_words(jsgf: str) -> list[str]:
+    """The words a JSGF grammar's rules expand to (rule names, tags and weights left out)."""
+    words: list[str] = []
+    for rule in jsgf.split(";"):
+        _name, equals, expansion = rule.partition("=")
+        if equals:
+            expansion = re.sub(r"<[^>]*>|\{[^}]*\}|/[^/]*/", " ", expansion)
+            words += re.findall(r"[^\s()\[\]|*+]+", expansion)
+    return words
 
 
 KWS_PER_PHONE = (3.0, 11.0)
@@ -115,24 +129,49 @@ class SphinxEngine(StreamingEngine):
     memory), which a pipeline with Whisper never needs. And it keeps PocketSphinx's bestpath
     rescoring, which helps open recognition but cut grammar (FSG) results short ("samantha
     what time" for "samantha what time is it"), so the grammar decoder runs without it.
-    Grammars are compiled once and cached.
+    Grammars are compiled once and cached. The grammar decoder and the wake spotter hold only
+    the words they use, looked up in the dictionary file (assistant/speech/pronouncing.py):
+    each saved the 22 MB of the whole dictionary.
     """
 
     name = "pocketsphinx"
 
     def __init__(self, open_vocabulary: bool = True) -> None:
         try:
-            from pocketsphinx import Decoder
+            from pocketsphinx import Decoder, get_model_path
         except ImportError as exc:
             raise ModelError(f"PocketSphinx is not installed ({exc}); pip install pocketsphinx") from None
-        self._decoder = Decoder(samprate=16000, logfn=os.devnull, bestpath=False, lm=None)
+        self.dictionary = PronouncingDictionary(Path(get_model_path()) / "en-us" / "cmudict-en-us.dict")
+        """Looked up for the words each decoder needs (see assistant/speech/pronouncing.py)."""
+        no_words = self._dictionary_file([])
+        try:  # words are added as grammars need them (_give_words)
+            self._decoder = Decoder(samprate=16000, logfn=os.devnull, bestpath=False, lm=None, dict=no_words)
+        finally:
+            os.unlink(no_words)
+        self._decoder_words: set[str] = set()
         self.open_vocabulary = open_vocabulary
+        # the language model's words are all of the dictionary's: that decoder keeps it whole
         self._open_decoder = Decoder(samprate=16000, logfn=os.devnull) if open_vocabulary else None
         self._searches: dict[str, str] = {}
         self._active: dict[int, SphinxRecognizer] = {}
 
     def knows(self, word: str) -> bool:
-        return self._decoder.lookup_word(word) is not None
+        return word in self.dictionary
+
+    def _dictionary_file(self, words: "Sequence[str]") -> str:
+        """A dictionary file with only ``words`` (every pronunciation of each), for a decoder."""
+        with tempfile.NamedTemporaryFile("w", suffix=".dict", delete=False, encoding="utf-8") as file:
+            for word in sorted(set(words)):
+                for name, phones in self.dictionary.entries(word):
+                    file.write(f"{name} {phones}\n")
+        return file.name
+
+    def _give_words(self, words: "Sequence[str]") -> None:
+        """Add to the grammar decoder the pronunciations of those of ``words`` it lacks."""
+        entries = [entry for word in sorted(set(words) - self._decoder_words) for entry in self.dictionary.entries(word)]
+        for index, (name, phones) in enumerate(entries):
+            self._decoder.add_word(name, phones, index == len(entries) - 1)
+        self._decoder_words.update(words)
 
     def spotter(self, phrases: "Mapping[str, float]") -> WakeSpotter | None:
         cleaned = {" ".join(words_of(p)): s for p, s in phrases.items() if words_of(p)}
@@ -143,36 +182,38 @@ class SphinxEngine(StreamingEngine):
 
         with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as keyfile:
             keyfile.write("\n".join(lines) + "\n")
+        words = self._dictionary_file([w for p in cleaned for w in p.split()])
         try:
             # Measured in bench/wake.py and left at PocketSphinx's defaults: a kws_delay of 3 or 6
             # frames (10) woke 200 ms sooner, but a hit that early cut "Some of the m(ountains)",
             # which Whisper then read as the name; ds=2 halved the spotter's CPU and missed 6 of
             # 198 names against 3.
-            decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name)
+            decoder = Decoder(samprate=16000, logfn=os.devnull, lm=None, kws=keyfile.name, dict=words)
         except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad key file
             raise SpeechError(f"PocketSphinx could not spot {', '.join(cleaned)}: {exc}") from None
         finally:
             os.unlink(keyfile.name)
+            os.unlink(words)
         log.info("wake spotter: %s", "; ".join(lines))
         return SphinxSpotter(decoder)
 
     def pronounce(self, word: str) -> list[str] | None:
-        phones = self._decoder.lookup_word(word)
-        return phones.split() if phones else None
+        return self.dictionary.phones(word)
 
     def recognizer(self, grammar: "Sequence[str] | Grammar | None" = None) -> StreamingRecognizer:
         if grammar:
-            decoder, search = self._decoder, self._search_for(grammar)
+            decoder = self._decoder
         elif self._open_decoder is not None:
-            decoder, search = self._open_decoder, self._open_decoder.current_search()
+            decoder = self._open_decoder
         else:
             raise SpeechError("PocketSphinx was loaded without its language model, so it only recognizes "
                               "command grammars; open recognition is Whisper's job (or set speech.dictation = \"stream\")")
         # One decoder serves successive recognizers: one still mid-utterance (dropped by its
-        # caller) must end before another search can be activated.
+        # caller) must end before another search is activated, or words added for it.
         previous = self._active.get(id(decoder))
         if previous is not None:
             previous.abandon()
+        search = self._search_for(grammar) if grammar else decoder.current_search()
         self._active[id(decoder)] = recognizer = SphinxRecognizer(decoder, search)
         return recognizer
 
@@ -195,6 +236,7 @@ class SphinxEngine(StreamingEngine):
         if jsgf not in self._searches:
             name = f"grammar{len(self._searches)}"
             try:
+                self._give_words(jsgf_words(jsgf))
                 self._decoder.add_jsgf_string(name, jsgf)
             except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad grammar
                 raise SpeechError(f"PocketSphinx rejected the grammar: {exc}") from None
