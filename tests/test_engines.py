@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +215,30 @@ def test_a_reading_that_starts_over_where_its_audio_ends_is_cut_there() -> None:
     assert without_restart("What time is it? What a day") == "What time is it? What a day"
     assert without_restart("Stop, stop") == "Stop, stop"  # what is left must be longer
     assert without_restart("What time is it? Time") == "What time is it? Time"  # not its opening
+
+
+def test_whisper_reads_without_loading_pyav_until_a_file_is_decoded(tmp_path: Path) -> None:
+    """PyAV (17 MB resident) is faster-whisper's file decoder, never used on the arrays the
+    assistant reads; in a process of its own, it is loaded only once something decodes a file."""
+    script = """
+import io, sys, wave
+import numpy as np
+from assistant.config import Settings
+from assistant.speech.loader import load_dictation
+engine = load_dictation(Settings())
+engine.transcribe(np.zeros(16000, np.float32))
+print("after a read:", "av._core" in sys.modules)
+from faster_whisper import decode_audio
+buffer = io.BytesIO()
+with wave.open(buffer, "wb") as wav:
+    wav.setnchannels(1); wav.setsampwidth(2); wav.setframerate(16000); wav.writeframes(bytes(3200))
+buffer.seek(0)
+print("decoded:", decode_audio(buffer).shape, "av._core" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert out.returncode == 0, out.stderr
+    assert "after a read: False" in out.stdout and "decoded: (1600,) True" in out.stdout
 
 
 def test_whisper_returns_nothing_for_silence(whisper) -> None:
