@@ -13,7 +13,7 @@ from assistant.config import VoiceSettings
 from assistant.errors import SpeechError
 from assistant.speech.spoken_text import for_speech
 from assistant.speech.synth import choose
-from assistant.speech.voice import Voice
+from assistant.speech.voice import Voice, first_phrase
 
 
 def test_piper_speaks_by_default_and_an_espeak_voice_picks_espeak() -> None:
@@ -32,6 +32,23 @@ def test_a_reply_is_rendered_sentence_by_sentence_with_the_pause_between(whisper
     quiet = Voice(VoiceSettings(sentence_pause=0.5))
     quiet.volume = 0.5
     assert np.abs(quiet.render("Hello.")).max() < 0.6 * np.abs(voice.render("Hello.")).max()
+
+
+def test_a_long_first_sentence_plays_its_first_phrase_first_without_a_sentence_pause(whisper) -> None:
+    """A sentence is rendered whole before any of it plays: the first phrase of a long one is
+    rendered alone, so the reply starts sooner, and the sentence goes on without a pause."""
+    assert first_phrase("It's Wednesday, the twenty-fifth of November. Anything else?") == (
+        "It's Wednesday,", "the twenty-fifth of November. Anything else?")
+    assert first_phrase("One, from Anna Field: the invoice is here.") == ("One, from Anna Field:", "the invoice is here.")
+    assert first_phrase("Okay, done.") == ("Okay, done.", "")  # too little after the comma to gain
+    assert first_phrase("You have two new messages. One, from Tom: hello there my friend.")[1] == ""  # not the first sentence
+    voice = Voice(VoiceSettings(sentence_pause=0.5))
+    pieces = list(voice.sentences("It's Wednesday, the twenty-fifth of November."))
+    assert len(pieces) == 2
+    assert whisper.transcribe(pieces[0]).text.lower().startswith("it's wednesday")
+    assert pieces[1][: int(0.3 * SAMPLE_RATE)].any()  # no sentence pause: Piper's own comma pause only
+    heard = whisper.transcribe(np.concatenate(pieces)).text.lower()
+    assert "wednesday" in heard and "november" in heard, heard
 
 
 @pytest.mark.parametrize("engine", ["espeak", "pyttsx3"])
