@@ -8,7 +8,7 @@ one sink, so both sides share a clock). Latency = from the last voiced 10 ms fra
 question to the first sounding frame of the reply. espeak-ng runs in the same run as the
 baseline.
 
-Run: .venv/bin/python bench/voice_latency.py [--repeats 3]   (writes "Voice latency" in docs/benchmarks.md)
+Run: .venv/bin/python bench/voice_latency.py [--repeats 3] [--engine piper]   (without --engine, writes "Voice latency" in docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -127,7 +127,18 @@ def measure(engine: str, repeats: int, speech: SpeechMaker, tmp: Path) -> dict[s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engine", choices=("espeak", "piper"),
+                        help="measure one engine only and print it (docs/benchmarks.md is not written)")
     args = parser.parse_args()
+    if args.engine:
+        with tempfile.TemporaryDirectory(prefix="earpiece-voice-latency-") as tmp:
+            result = measure(args.engine, args.repeats, SpeechMaker(Path(tmp) / "speech"), Path(tmp))
+        values = sorted(result["latencies"])  # type: ignore[arg-type]
+        print(f"{args.engine}: p50 {1000 * statistics.median(values):.0f} ms, "
+              f"p95 {1000 * values[int(0.95 * (len(values) - 1))]:.0f} ms, {len(values)} of {result['asked']}, "
+              f"idle CPU {result['idle_cpu']:.2f} %, idle RSS {result['idle_rss']:.0f} MB; "
+              f"all: {[round(1000 * v) for v in values]}")
+        return
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="earpiece-voice-latency-") as tmp:
         speech = SpeechMaker(Path(tmp) / "speech")

@@ -161,6 +161,35 @@ def test_talk_where_the_name_is_unlikely_costs_the_spotters_hit_one_glance(run_f
     assert not again, [read for read in reads if read.get("glance")]
 
 
+def test_a_command_the_grammar_hears_whole_is_read_at_the_first_quiet_frame(run_file, speech, real_speech: Path,
+                                                                          monkeypatch) -> None:
+    """The reply waits on Whisper's read of the command: where the command grammar already
+    hears a whole command when a pause begins, the read starts on its first quiet frame; and
+    the grammar is not given the quiet of a pause past EARLY_LOOK (it held up the reply)."""
+    from assistant.pipeline import EARLY_LOOK, Pipeline
+
+    reads: list[tuple[int, str]] = []
+    fed_in_pause: list[int] = []
+    transcribe, feed = Pipeline._transcribe, Pipeline._feed
+
+    def read(self, audio, draft=False):  # type: ignore[no-untyped-def]
+        if draft:
+            reads.append((self._segmenter.silent_frames, self._partial))
+        return transcribe(self, audio, draft=draft)
+
+    def fed(self, frame):  # type: ignore[no-untyped-def]
+        fed_in_pause.append(self._segmenter.silent_frames)
+        return feed(self, frame)
+
+    monkeypatch.setattr(Pipeline, "_transcribe", read)
+    monkeypatch.setattr(Pipeline, "_feed", fed)
+    talk = read_wav(real_speech / "librispeech-1272-128104-0000.wav")  # the spotter hears talk first, as in use
+    events, _ = run_file(speech.scene(0.5, talk, 1.5, "Samantha, what time is it?", 3.0, "Samantha, what time is it?", 3.0))
+    assert of(events, "intent", "name") == ["GetTime", "GetTime"]
+    assert (1, "what time is it") in reads, reads  # the second: the grammar streamed it in the follow-up window
+    assert fed_in_pause and max(fed_in_pause) <= round(EARLY_LOOK / 0.02), sorted(set(fed_in_pause))
+
+
 def test_listening_times_out_after_a_bare_wake_word(run_file, speech) -> None:
     events, _ = run_file(speech.scene(0.5, "Samantha.", 8.0, "What time is it?", 2.0))
     assert of(events, "wake") and not of(events, "intent")
