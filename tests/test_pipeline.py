@@ -186,7 +186,8 @@ def test_a_command_the_grammar_hears_whole_is_read_at_the_first_quiet_frame(run_
     talk = read_wav(real_speech / "librispeech-1272-128104-0000.wav")  # the spotter hears talk first, as in use
     events, _ = run_file(speech.scene(0.5, talk, 1.5, "Samantha, what time is it?", 3.0, "Samantha, what time is it?", 3.0))
     assert of(events, "intent", "name") == ["GetTime", "GetTime"]
-    assert (1, "what time is it") in reads, reads  # the second: the grammar streamed it in the follow-up window
+    # the second (the grammar streams it from the name, or in the follow-up window without it)
+    assert any(frames == 1 and partial.endswith("what time is it") for frames, partial in reads), reads
     assert fed_in_pause and max(fed_in_pause) <= round(EARLY_LOOK / 0.02), sorted(set(fed_in_pause))
 
 
