@@ -168,22 +168,35 @@ Piper against espeak-ng (the baseline, same run): p50 {piper / base:.2f}x. Goals
 idle RSS <= 250 MB, idle CPU <= 3 %.
 
 Idle RSS with Piper: its weights (63 MB, float32) and onnxruntime are resident from the start,
-about 130 MB over espeak-ng. Tried: onnxruntime without its memory arena (60 MB less after the
-first replies) and without memory patterns (46 MB less after ten replies of different lengths),
-both kept. The command grammar is compiled at start (32 MB, which the first command used to add:
-the same after the questions). What the C library's heap keeps after it is freed goes back to the
-system (glibc's malloc_trim, assistant/memory.py) after loading and whenever the assistant is
-idle again: in-process, the Piper daemon's engines loaded took 370 MB, 340 MB trimmed (Whisper's
-weights before their conversion to 8 bits), and after a read and a reply 415 MB, 371 MB trimmed
-(espeak-ng: 239 / 238, 287 / 263). Where the rest goes (loaded one by one, in-process): Python
-and numpy 41 MB, PocketSphinx 32 MB and its compiled command grammar 32 MB, Whisper tiny.en with
-CTranslate2 and faster-whisper's imports 115 MB, onnxruntime 31 MB and the Piper voice 80 MB. Tried and dropped: the voice quantized to 8 bits (onnxruntime's
-dynamic quantization: 18 MB of weights instead of 63, the first sentence rendered in 83 ms
-instead of 106, but 84.0 % of reply words understood against 86.0 %, three rounds of
-bench/voice.py's texts); rendering the answer ahead while Whisper reads the command (the time,
-the date and the name, from the command grammar's reading: p50 580 ms against 570 without, as
-Piper and Whisper then share the 2 cores). Not done: unloading the voice when idle (the next reply
-would wait 0.4 s for it).
+about 110 MB over espeak-ng. Taken off this stop (Dec 7): each PocketSphinx decoder held the whole
+pronouncing dictionary, 22 MB apiece, for the command grammar and the wake spotter, which need a
+few hundred words; they now get only those, and every other word is looked up in the mapped file
+(assistant/speech/pronouncing.py). faster-whisper imported PyAV (FFmpeg, 17 MB resident) to decode
+files it is never given here; it is imported on first use. Together about 60 MB (the daemon with
+Piper: 359 MB idle in the run before). Tried before: onnxruntime without its memory arena (60 MB
+less after the first replies) and without memory patterns (46 MB less after ten replies of
+different lengths), both kept; onnxruntime without weight prepacking, at the basic graph
+optimization level, or loading the model from bytes: no less (83 MB for the voice each way). The
+command grammar is compiled at start. What the C library's heap keeps after it is freed goes back
+to the system (glibc's malloc_trim, assistant/memory.py) after loading and whenever the assistant
+is idle again. Where the rest goes (loaded one by one, in-process, trimmed): Python, numpy and
+the assistant's imports 51 MB, PocketSphinx with its wake spotter 12 MB and its compiled command
+grammar 44 MB (282 words; its search structures, not the words), Whisper tiny.en with CTranslate2 80 MB, onnxruntime and the Piper voice 120 MB. Tried and dropped: the voice quantized to 8 bits
+(onnxruntime's dynamic quantization: 18 MB of weights instead of 63, the first sentence rendered
+in 83 ms instead of 106, but 84.0 % of reply words understood against 86.0 %, three rounds of
+bench/voice.py's texts); rendering the answer ahead while Whisper reads the command (from the
+command grammar's reading: p50 580 ms against 570 without, as Piper and Whisper then share the 2
+cores). Not done: unloading the voice when idle (the next reply would wait 0.4 s for it).
+
+Where the time goes (Dec 7, the Piper daemon probed on this rig, 10 questions): the last block
+of the question reaches the daemon 0-100 ms after the voice stops (100 ms capture blocks);
+Whisper's read of the command takes 170-200 ms; Piper renders the first sentence in 80-180 ms
+(about 25 ms plus 50 ms a second of speech); the first sound is heard 40-140 ms after it is
+written (a soft onset, and the rig). Taken off this stop: the read starts on the pause's first
+quiet frame where the command grammar already hears a whole command (was at 60 ms of pause); no
+read at the comma pause after a bare name (its frames were caught up on at 10 ms each); the
+grammar is not given the rest of the pause (20-40 ms caught up on before the reply); a long first
+sentence plays its first phrase first ("It's Monday," then "the seventh of December.").
 """
     print(body)
     write_section("Voice latency", body)
