@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.util
 import logging
 import math
 import re
@@ -131,8 +132,10 @@ def _pyav_imported_on_use() -> None:
     """faster-whisper imports PyAV (FFmpeg's libraries) to decode files, which it is never asked
     to do here (audio comes as arrays): 17 MB resident for nothing in the daemon (measured:
     faster_whisper's import took 35.5 MB with it). It is imported the first time it is used."""
-    if "av" not in sys.modules:
-        sys.modules["av"] = _ImportedOnUse("av")
+    if "av" not in sys.modules and (spec := importlib.util.find_spec("av")) is not None:
+        stand_in = _ImportedOnUse("av")
+        stand_in.__spec__ = spec  # what a library asking whether PyAV is there (find_spec) needs
+        sys.modules["av"] = stand_in
 
 
 class WhisperDictation(DictationEngine):
