@@ -376,3 +376,10 @@ def test_a_word_where_the_templates_take_a_number_is_tried_as_each_number(router
     assert numbers_in_place("set a timer for ten minutes", router) == []  # a number already
     # a word before a unit is already read as "1" (misheard_numbers): no other number is tried there
     assert numbers_in_place("set a timer for well hour and 15 minutes.", router) == []
+
+
+def test_a_word_before_a_unit_is_still_read_by_its_sound() -> None:
+    from assistant.intents.reading import numbers_by_sound
+    from assistant.speech.phonetics import Phonetics
+
+    assert "set a timer for 3 minutes" in numbers_by_sound("set a timer for free minutes", Phonetics())

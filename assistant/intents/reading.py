@@ -202,7 +202,7 @@ def numbers_by_sound(text: str, phonetics: Phonetics) -> list[str]:
     for word in re.finditer(r"[A-Za-z']+", text):
         if len(variants) == MOST_NUMBER_GUESSES:
             break
-        if word.group(0).casefold() in NUMBER_WORDS or read_as_one(text, word.start()):
+        if word.group(0).casefold() in NUMBER_WORDS:
             continue  # already a number; read as one by the templates
         distance, number = min((phonetics.distance(word.group(0), n), n) for n in NUMBER_WORDS)
         if distance <= NUMBER_SOUND_TOLERANCE:
