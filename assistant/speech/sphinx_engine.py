@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -61,17 +60,6 @@ class SphinxRecognizer(StreamingRecognizer):
             if not seg.word.startswith(("<", "[", "(NULL")) and seg.word.strip()  # FSG null transitions too
         )
         return Transcript(" ".join(w.text for w in words) or " ".join(hyp.hypstr.split()), words, "pocketsphinx")
-
-
-def jsgf_words(jsgf: str) -> list[str]:
-    """The words a JSGF grammar's rules expand to (rule names, tags and weights left out)."""
-    words: list[str] = []
-    for rule in jsgf.split(";"):
-        _name, equals, expansion = rule.partition("=")
-        if equals:
-            expansion = re.sub(r"<[^>]*>|\{[^}]*\}|/[^/]*/", " ", expansion)
-            words += re.findall(r"[^\s()\[\]|*+]+", expansion)
-    return words
 
 
 KWS_PER_PHONE = (3.0, 11.0)
@@ -225,18 +213,19 @@ class SphinxEngine(StreamingEngine):
     def _search_for(self, grammar: "Sequence[str] | Grammar") -> str:
         """The grammar decoder's search for ``grammar``, compiled once per distinct JSGF text."""
         if isinstance(grammar, Grammar):
-            jsgf = grammar.jsgf
+            jsgf, words = grammar.jsgf, sorted(grammar.words)
         else:
             phrases = sorted({" ".join(words_of(p)) for p in grammar if words_of(p)})
             missing = self.unknown_words(phrases)
             if missing:
                 raise SpeechError(f"PocketSphinx's dictionary has no pronunciation for: {', '.join(missing)}")
+            words = sorted({w for p in phrases for w in p.split()})
             alternatives = " | ".join(f"( {p} )" for p in phrases)
             jsgf = f"#JSGF V1.0;\ngrammar g;\npublic <phrase> = {alternatives} ;\n"
         if jsgf not in self._searches:
             name = f"grammar{len(self._searches)}"
             try:
-                self._give_words(jsgf_words(jsgf))
+                self._give_words(words)
                 self._decoder.add_jsgf_string(name, jsgf)
             except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad grammar
                 raise SpeechError(f"PocketSphinx rejected the grammar: {exc}") from None
