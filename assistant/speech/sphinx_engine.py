@@ -14,6 +14,7 @@ from assistant.intents.grammar import Grammar
 from assistant.speech.engines import StreamingEngine, StreamingRecognizer, Transcript, WakeSpotter, Word, words_of
 from assistant.errors import ModelError, SpeechError
 from assistant.speech.pronouncing import PronouncingDictionary
+from assistant.speech.word_graph import GraphTooLarge, WordGraph
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,26 @@ class SphinxEngine(StreamingEngine):
         the live daemon), paid by the first woken utterance, while it was being spoken."""
         self._search_for(grammar)
 
+    def _add_search(self, name: str, jsgf: str) -> None:
+        """Add ``jsgf`` to the grammar decoder as its minimal word graph (assistant/speech/word_graph.py):
+        42 MB and 0.19 s to compile the command grammar as written, 4 MB and 0.01 s so."""
+        from pocketsphinx import FsgModel
+
+        decoder = self._decoder
+        logmath, weight = decoder.get_logmath(), decoder.config["lw"]
+        with tempfile.TemporaryDirectory(prefix="earpiece-grammar-") as folder:
+            source, written = Path(folder) / "grammar.jsgf", Path(folder) / "grammar.fsg"
+            source.write_text(jsgf, encoding="utf-8")
+            FsgModel.jsgf_read_file(str(source), logmath, weight).writefile(str(written))
+            try:
+                graph = WordGraph.parse(written.read_text(encoding="utf-8")).minimal()
+            except GraphTooLarge as exc:
+                log.warning("the grammar is compiled as written: %s", exc)
+                decoder.add_jsgf_string(name, jsgf)
+                return
+            written.write_text(graph.text(), encoding="utf-8")
+            decoder.add_fsg(name, FsgModel.readfile(str(written), logmath, weight))
+
     def _search_for(self, grammar: "Sequence[str] | Grammar") -> str:
         """The grammar decoder's search for ``grammar``, compiled once per distinct JSGF text."""
         if isinstance(grammar, Grammar):
@@ -226,7 +247,7 @@ class SphinxEngine(StreamingEngine):
             name = f"grammar{len(self._searches)}"
             try:
                 self._give_words(words)
-                self._decoder.add_jsgf_string(name, jsgf)
+                self._add_search(name, jsgf)
             except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad grammar
                 raise SpeechError(f"PocketSphinx rejected the grammar: {exc}") from None
             self._searches[jsgf] = name
