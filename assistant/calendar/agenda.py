@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import icalendar
-import recurring_ical_events
+if TYPE_CHECKING:  # imported where a calendar is read: 4 MB a daemon with no calendar never needs
+    import icalendar
 
 from assistant.intents.numbers import cardinal, ordinal, part_of_day, spoken_time
 
@@ -43,6 +43,9 @@ class Occurrence:
 def occurrences(calendars: Iterable[str | bytes], start: datetime, end: datetime) -> list[Occurrence]:
     """Every occurrence overlapping [start, end) in the given iCalendar texts, soonest first
     (all-day ones first on their day). A text that does not parse is logged and skipped."""
+    import icalendar
+    import recurring_ical_events
+
     found: list[Occurrence] = []
     for text in calendars:
         try:

@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import icalendar
+if TYPE_CHECKING:  # imported where used (see agenda.py)
+    import icalendar
 
 from assistant import secrets
 from assistant.calendar.agenda import Occurrence, occurrences
@@ -43,6 +44,8 @@ class NewEvent:
         return NewEvent(title, start, start + timedelta(minutes=minutes), f"{uuid.uuid4()}@earpiece")
 
     def vcalendar(self) -> icalendar.Calendar:
+        import icalendar
+
         calendar = icalendar.Calendar()
         calendar.add("prodid", PRODID)
         calendar.add("version", "2.0")
@@ -50,6 +53,8 @@ class NewEvent:
         return calendar
 
     def vevent(self) -> icalendar.Event:
+        import icalendar
+
         event = icalendar.Event()
         event.add("uid", self.uid)
         event.add("summary", self.title)
@@ -85,6 +90,8 @@ class IcsFile:
                                 "I couldn't read your calendar file.") from None
 
     def add(self, event: NewEvent) -> None:
+        import icalendar
+
         try:
             if self.path.exists():
                 calendar = icalendar.Calendar.from_ical(self.path.read_bytes())
