@@ -85,12 +85,16 @@ calls of 8 other espeak-ng voices, but gained nothing in bench/intents.py and wo
 on a spoken "avocado" in porcupine-keywords.wav: not kept."""
 
 
-GRAMMAR_BEAMS = {"beam": 1e-70, "pbeam": 1e-70, "wbeam": 1e-50}
-"""The grammar decoder's search beams, wider than PocketSphinx's (1e-48, 1e-48, 7e-29): a
-grammar compiled to its minimal word graph costs a ninth of the CPU it did, and the wider
-search spends a third of that saving on pruning fewer right readings. The grammar's reading of
-the tuning half's 230 commands (bench/intents.py's voices, the command alone): 128 exactly
-right at the default beams, 133 at these, 133 at 1e-90/1e-60 (the grammar as written: 130 and 135)."""
+GRAMMAR_BEAMS = {"beam": 1e-60, "pbeam": 1e-60, "wbeam": 1e-40}
+"""The grammar decoder's search beams, wider than PocketSphinx's (1e-48, 1e-48, 7e-29): the
+command grammar compiled to its minimal word graph costs a ninth of the CPU it did, and the
+wider search spends about a third of that saving on pruning fewer right readings. The grammar's
+reading of the tuning half's 230 commands (bench/intents.py's voices, the command alone): 128
+exactly right at the default beams, 133 at these, 133 at 1e-70/1e-70/1e-50 and at 1e-90/1e-90/1e-60
+(the grammar as written: 130 at the default beams, 135 at these). 1e-70/1e-70/1e-50 read a
+dictated "New paragraph, please." (tests/test_letters.py) as "delete that" in the letter
+commands' list, where the default beams and these read "new paragraph": near-ties that a beam
+decides are a reason to keep the widest beam that gains nothing more."""
 
 
 class SphinxSpotter(WakeSpotter):
@@ -220,13 +224,22 @@ class SphinxEngine(StreamingEngine):
         the live daemon), paid by the first woken utterance, while it was being spoken."""
         self._search_for(grammar)
 
-    def _add_search(self, name: str, jsgf: str) -> None:
-        """Add ``jsgf`` to the grammar decoder as its minimal word graph (assistant/speech/word_graph.py):
-        the command grammar took 42 MB as written, 4 MB so, and 0.2 s to compile either way (the
-        graph is made in Python, PocketSphinx's search then takes 0.01 s to build instead of 0.19)."""
+    def _add_search(self, name: str, jsgf: str, minimal: bool) -> None:
+        """Add ``jsgf`` to the grammar decoder, as its minimal word graph where ``minimal``
+        (assistant/speech/word_graph.py): the command grammar took 42 MB as written, 4 MB so, and
+        0.2 s to compile either way (the graph is made in Python; PocketSphinx's search then takes
+        0.01 s to build instead of 0.19).
+
+        Phrase lists are added as written: they are small (the letter commands: 53 states), and
+        where a word outside the list trails ("New paragraph, please."), PocketSphinx found no
+        path to the final state of the list's minimal graph and read nothing, where as written (or
+        determinized, without merging the sentences' ends) it read "new paragraph"."""
         from pocketsphinx import FsgModel
 
         decoder = self._decoder
+        if not minimal:
+            decoder.add_jsgf_string(name, jsgf)
+            return
         logmath, weight = decoder.get_logmath(), decoder.config["lw"]
         with tempfile.TemporaryDirectory(prefix="earpiece-grammar-") as folder:
             source, written = Path(folder) / "grammar.jsgf", Path(folder) / "grammar.fsg"
@@ -257,7 +270,7 @@ class SphinxEngine(StreamingEngine):
             name = f"grammar{len(self._searches)}"
             try:
                 self._give_words(words)
-                self._add_search(name, jsgf)
+                self._add_search(name, jsgf, minimal=isinstance(grammar, Grammar))
             except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on a bad grammar
                 raise SpeechError(f"PocketSphinx rejected the grammar: {exc}") from None
             self._searches[jsgf] = name
