@@ -233,7 +233,8 @@ class SphinxEngine(StreamingEngine):
         Phrase lists are added as written: they are small (the letter commands: 53 states), and
         where a word outside the list trails ("New paragraph, please."), PocketSphinx found no
         path to the final state of the list's minimal graph and read nothing, where as written (or
-        determinized, without merging the sentences' ends) it read "new paragraph"."""
+        determinized, without merging the sentences' ends) it read "new paragraph" (PocketSphinx's
+        default beams; tests/test_letters.py's dictated letter, at GRAMMAR_BEAMS)."""
         from pocketsphinx import FsgModel
 
         decoder = self._decoder
