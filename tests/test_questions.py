@@ -104,6 +104,28 @@ def test_an_empty_letter_left_by_a_crash_is_dropped(isolated_dirs) -> None:
     assert not path.exists() and Shelf(path).letters() == []
 
 
+
+def test_a_letter_started_in_the_same_second_as_a_saved_one_never_takes_its_place(isolated_dirs) -> None:
+    """Ids are made to the second. A restart began a letter to Tom in the second a saved one had
+    (tests/test_chaos.py, under load); killed before a word, its empty journal was then settled as
+    the saved letter being saved again, and written over it."""
+    from datetime import datetime
+
+    from assistant.letters.addressbook import AddressBook
+
+    settings, now = Settings(), datetime(2026, 12, 1, 10, 0, 0)
+    journal = isolated_dirs["state"] / "earpiece" / "letters" / "current.jsonl"
+    first = LetterDictation.start("Tom", "", settings, AddressBook([]), journal, now)
+    first.hear("We miss you.")
+    first.hear("That's all.")
+    assert first.hear("Save it.").done
+    [kept] = saved_letters(settings)
+    second = LetterDictation.start("Tom", "", settings, AddressBook([]), journal, now)  # then killed
+    assert second.letter.id == f"{first.letter.id}-2"
+    assert Shelf(journal).tidy(settings).discarded is not None  # nothing dictated: dropped
+    assert saved_letters(settings) == [kept] and "We miss you." in kept.read_text()
+
+
 # --- through the pipeline ------------------------------------------------------------------------------
 
 

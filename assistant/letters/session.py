@@ -23,7 +23,8 @@ from assistant.letters.addressbook import AddressBook
 from assistant.letters.journal import Journal
 from assistant.letters.model import PARAGRAPH, Letter, ReplyContext
 from assistant.letters.spoken import clean_dictation, parse_command
-from assistant.letters.store import email_message, save, slug
+from assistant.letters.shelf import Shelf
+from assistant.letters.store import email_message, letters_dir, save, slug
 from assistant.mail.accounts import default_account, save_draft, send
 from assistant.mail.store import open_store
 
@@ -73,6 +74,25 @@ class NullJournal:
         pass
 
 
+def unused_id(stem: str, settings: Settings, journal_path: Path | None) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``... where a saved letter or a parked journal already has
+    it. Ids are made to the second: a letter to Tom started in the same second as one saved
+    before (a restart, on the audio clock; two quick letters) shared its name, and settling the
+    second one's journal after a kill took it for the first one being saved and wrote it, empty,
+    over the first (tests/test_chaos.py, under load)."""
+    saved = letters_dir(settings)
+    parked = Shelf(journal_path).folder if journal_path is not None else None
+
+    def taken(candidate: str) -> bool:
+        return any(saved.glob(f"{candidate}.*")) or (parked is not None and (parked / f"{candidate}.jsonl").exists())
+
+    candidate, number = stem, 1
+    while taken(candidate):
+        number += 1
+        candidate = f"{stem}-{number}"
+    return candidate
+
+
 class LetterDictation:
     def __init__(self, letter: Letter, journal: Journal | NullJournal, settings: Settings) -> None:
         self.letter = letter
@@ -92,7 +112,7 @@ class LetterDictation:
         contact = book.find(recipient)
         name = contact.name if contact else " ".join(w.capitalize() if w.islower() else w for w in recipient.split())
         letter = Letter(
-            id=f"{now:%Y%m%d-%H%M%S}-{slug(name)}", recipient=name, email=contact.email if contact else "",
+            id=unused_id(f"{now:%Y%m%d-%H%M%S}-{slug(name)}", settings, journal_path), recipient=name, email=contact.email if contact else "",
             greeting=(contact.greeting if contact and contact.greeting else f"Dear {name},"),
             sign_off=(contact.sign_off if contact and contact.sign_off else "With love,"),
             signature=_signature_from(sender), started=now,
@@ -110,7 +130,7 @@ class LetterDictation:
         own_name = parseaddr(account[1].from_)[0] if account else ""
         subject = context.subject if context.subject.casefold().startswith("re:") else f"Re: {context.subject}".strip()
         letter = Letter(
-            id=f"{now:%Y%m%d-%H%M%S}-re-{slug(context.recipient or context.email)}",
+            id=unused_id(f"{now:%Y%m%d-%H%M%S}-re-{slug(context.recipient or context.email)}", settings, journal_path),
             recipient=context.recipient or context.email, email=context.email,
             greeting=(contact.greeting if contact and contact.greeting else (f"Hi {first}," if first else "Hello,")),
             sign_off=(contact.sign_off if contact and contact.sign_off else "Best wishes,"),
