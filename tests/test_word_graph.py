@@ -85,7 +85,11 @@ def test_a_grammar_too_large_to_determinize_is_compiled_as_written(monkeypatch, 
     from assistant.speech.sphinx_engine import SphinxEngine
     from test_engines import stream
 
+    from assistant.intents.grammar import Grammar
+
     monkeypatch.setattr(word_graph, "MOST_STATES", 2)
     engine = SphinxEngine(open_vocabulary=False)
-    _, final = stream(engine, read_wav(real_speech / "sr-one-two-three.wav"), ["one two three", "four five six", "yes"])
+    jsgf = "#JSGF V1.0;\ngrammar g;\npublic <s> = ( one two three ) | ( four five six ) | yes ;\n"
+    words = frozenset("one two three four five six yes".split())
+    _, final = stream(engine, read_wav(real_speech / "sr-one-two-three.wav"), Grammar(jsgf, (), words))  # type: ignore[arg-type]
     assert final.text == "one two three"
