@@ -30,6 +30,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.events import EventBus, EventLog  # noqa: E402
 from assistant.intents.router import Router  # noqa: E402
 from assistant.pipeline import Engines, Pipeline, TextOnlySink  # noqa: E402
+from assistant.speech.engines import StreamingEngine  # noqa: E402
 from assistant.speech.voice import Voice as Tts  # noqa: E402
 from assistant.speech.phonetics import Phonetics  # noqa: E402
 
@@ -196,13 +197,16 @@ def run_file(sphinx, whisper, router, tts, tmp_path: Path):  # type: ignore[no-u
     """Runs the real pipeline on an audio array; returns (events as dicts, reply audio)."""
 
     def run(audio: np.ndarray, settings: Settings = Settings(), journal_path: Path | None = None,
-            text_only: bool = False) -> tuple[list[dict[str, Any]], np.ndarray]:
-        """``text_only``: replies are events only, not rendered (a test of what was understood)."""
+            text_only: bool = False, streaming: StreamingEngine | None = None) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """``text_only``: replies are events only, not rendered (a test of what was understood);
+        ``streaming``: an engine of the test's own instead of the shared PocketSphinx (whose
+        state, from what earlier tests had it hear, may decide what it spots)."""
         wav = SpeechMaker(tmp_path).write(audio, "in.wav")
         log = EventLog()
         bus = EventBus()
         bus.subscribe(log)
-        pipeline = Pipeline(settings, Engines(sphinx, whisper), router, tts, bus, START, journal_path=journal_path)
+        pipeline = Pipeline(settings, Engines(streaming or sphinx, whisper), router, tts, bus, START,
+                            journal_path=journal_path)
         if text_only:
             pipeline.run(WavSource(wav), TextOnlySink())
             return [e.to_dict() for e in log.events], np.zeros(0, np.int16)

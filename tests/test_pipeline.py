@@ -161,8 +161,7 @@ def test_talk_where_the_name_is_unlikely_costs_the_spotters_hit_one_glance(run_f
     assert not again, [read for read in reads if read.get("glance")]
 
 
-def test_a_command_the_grammar_hears_whole_is_read_at_the_first_quiet_frame(whisper, router, tts, speech,
-                                                                          real_speech: Path, tmp_path: Path,
+def test_a_command_the_grammar_hears_whole_is_read_at_the_first_quiet_frame(run_file, speech, real_speech: Path,
                                                                           monkeypatch) -> None:
     """The reply waits on Whisper's read of the command: where the command grammar already
     hears a whole command when a pause begins, the read starts on its first quiet frame; and
@@ -187,19 +186,10 @@ def test_a_command_the_grammar_hears_whole_is_read_at_the_first_quiet_frame(whis
     talk = read_wav(real_speech / "librispeech-1272-128104-0000.wav")  # the spotter hears talk first, as in use
     # a PocketSphinx engine of its own: what the shared one heard in earlier tests (its cepstral
     # mean) decided whether its spotter caught this name, and so whether the grammar streamed
-    from assistant.audio.wavio import WavSink, WavSource
-    from assistant.events import EventBus, EventLog
-    from assistant.speech.engines import Engines
     from assistant.speech.sphinx_engine import SphinxEngine
 
-    log = EventLog()
-    bus = EventBus()
-    bus.subscribe(log)
-    wav = speech.write(speech.scene(0.5, talk, 1.5, "Samantha, what time is it?", 3.0, "Samantha, what time is it?", 3.0),
-                       "quiet-frame.wav")
-    Pipeline(Settings(), Engines(SphinxEngine(open_vocabulary=False), whisper), router, tts, bus, START).run(
-        WavSource(wav), WavSink(tmp_path / "out.wav"))
-    events = [e.to_dict() for e in log.events]
+    events, _ = run_file(speech.scene(0.5, talk, 1.5, "Samantha, what time is it?", 3.0, "Samantha, what time is it?", 3.0),
+                         streaming=SphinxEngine(open_vocabulary=False))
     assert of(events, "intent", "name") == ["GetTime", "GetTime"]
     # the second (the grammar streams it from the name, or in the follow-up window without it)
     assert any(frames == 1 and partial.endswith("what time is it") for frames, partial in reads), reads

@@ -14,14 +14,13 @@ from assistant.speech import word_graph
 from assistant.speech.word_graph import WordGraph
 
 
-def compiled(jsgf: str, tmp_path: Path) -> WordGraph:
+def compiled(jsgf: str) -> WordGraph:
     """PocketSphinx's own FSG for ``jsgf``, as written (every rule reference a copy, null transitions)."""
-    from pocketsphinx import FsgModel, LogMath
+    from pocketsphinx import LogMath
 
-    source, written = tmp_path / "g.jsgf", tmp_path / "g.fsg"
-    source.write_text(jsgf)
-    FsgModel.jsgf_read_file(str(source), LogMath(), 6.5).writefile(str(written))
-    return WordGraph.parse(written.read_text())
+    from assistant.speech.sphinx_engine import jsgf_graph
+
+    return jsgf_graph(jsgf, LogMath(), 6.5)
 
 
 def walk(graph: WordGraph, rng: random.Random) -> list[str]:
@@ -37,9 +36,9 @@ def walk(graph: WordGraph, rng: random.Random) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def command_graph(tmp_path_factory, sphinx) -> WordGraph:  # type: ignore[no-untyped-def]
+def command_graph(sphinx) -> WordGraph:  # type: ignore[no-untyped-def]
     grammar = build_grammar(Router.for_config_dir(None).intents, ["samantha"], sphinx.knows)
-    return compiled(grammar.jsgf, tmp_path_factory.mktemp("grammar"))
+    return compiled(grammar.jsgf)
 
 
 def test_the_command_grammar_keeps_every_sentence_and_its_score_in_a_fraction_of_the_states(command_graph) -> None:  # type: ignore[no-untyped-def]
@@ -65,10 +64,10 @@ def test_a_minimal_graph_decodes_each_word_once_per_place(command_graph) -> None
     assert all(target == minimal.final for arcs in minimal.nulls.values() for target, _ in arcs)
 
 
-def test_shared_starts_and_ends_are_merged(tmp_path: Path) -> None:
+def test_shared_starts_and_ends_are_merged() -> None:
     jsgf = ("#JSGF V1.0;\ngrammar g;\n<day> = monday | tuesday ;\n"
             "public <s> = ( what time is it ) | ( what day is it ) | ( is it <day> ) ;\n")
-    graph = compiled(jsgf, tmp_path)
+    graph = compiled(jsgf)
     minimal = graph.minimal()
     # what -> {time | day} -> is -> it -> end and is -> it -> {monday | tuesday} -> end: 9 word
     # transitions between 7 states, and the final one

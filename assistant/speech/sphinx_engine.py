@@ -93,8 +93,19 @@ reading of the tuning half's 230 commands (bench/intents.py's voices, the comman
 exactly right at the default beams, 133 at these, 133 at 1e-70/1e-70/1e-50 and at 1e-90/1e-90/1e-60
 (the grammar as written: 130 at the default beams, 135 at these). 1e-70/1e-70/1e-50 read a
 dictated "New paragraph, please." (tests/test_letters.py) as "delete that" in the letter
-commands' list, where the default beams and these read "new paragraph": near-ties that a beam
-decides are a reason to keep the widest beam that gains nothing more."""
+commands' list, where the default beams and these read "new paragraph": where a beam decides a
+near-tie, the narrowest of the beams that read as many right is kept."""
+
+
+def jsgf_graph(jsgf: str, logmath, weight: float) -> WordGraph:  # type: ignore[no-untyped-def]
+    """``jsgf`` as PocketSphinx compiles it (its FSG, as written), to be made minimal."""
+    from pocketsphinx import FsgModel
+
+    with tempfile.TemporaryDirectory(prefix="earpiece-grammar-") as folder:
+        source, written = Path(folder) / "grammar.jsgf", Path(folder) / "grammar.fsg"
+        source.write_text(jsgf, encoding="utf-8")
+        FsgModel.jsgf_read_file(str(source), logmath, weight).writefile(str(written))
+        return WordGraph.parse(written.read_text(encoding="utf-8"))
 
 
 class SphinxSpotter(WakeSpotter):
@@ -242,16 +253,14 @@ class SphinxEngine(StreamingEngine):
             decoder.add_jsgf_string(name, jsgf)
             return
         logmath, weight = decoder.get_logmath(), decoder.config["lw"]
+        try:
+            graph = jsgf_graph(jsgf, logmath, weight).minimal()
+        except GraphTooLarge as exc:
+            log.warning("the grammar is compiled as written: %s", exc)
+            decoder.add_jsgf_string(name, jsgf)
+            return
         with tempfile.TemporaryDirectory(prefix="earpiece-grammar-") as folder:
-            source, written = Path(folder) / "grammar.jsgf", Path(folder) / "grammar.fsg"
-            source.write_text(jsgf, encoding="utf-8")
-            FsgModel.jsgf_read_file(str(source), logmath, weight).writefile(str(written))
-            try:
-                graph = WordGraph.parse(written.read_text(encoding="utf-8")).minimal()
-            except GraphTooLarge as exc:
-                log.warning("the grammar is compiled as written: %s", exc)
-                decoder.add_jsgf_string(name, jsgf)
-                return
+            written = Path(folder) / "grammar.fsg"
             written.write_text(graph.text(), encoding="utf-8")
             decoder.add_fsg(name, FsgModel.readfile(str(written), logmath, weight))
 
