@@ -102,6 +102,40 @@ def test_live_capture_hears_what_is_played_into_the_virtual_mic(headset, speech,
     assert best > 0.95, best
 
 
+_PLUGINS_AFTER_LISTING = """
+import json, re
+from assistant.audio.capture import MicSource
+from assistant.audio.devices import find_device, portaudio_devices
+
+def plugins():
+    return sorted(set(re.findall(r"libasound_module_pcm_(\\w+)\\.so", open("/proc/self/maps").read())))
+
+listed = [d.name for d in portaudio_devices("input")]
+after_listing = plugins()
+source = MicSource(find_device("mic", "input"))
+frames = next(source.frames())
+source.close()
+print(json.dumps({"listed": listed, "after_listing": after_listing, "while_capturing": plugins(), "frame": len(frames)}))
+"""
+
+
+def test_alsa_plugins_loaded_only_to_list_devices_are_let_go(headset) -> None:
+    """PortAudio opens every PCM the ALSA configuration defines to list devices (a52 loads FFmpeg's
+    codec libraries): those modules are unloaded after listing, and capture still opens its own."""
+    import json
+    import sys
+
+    if not list(Path("/usr/lib").glob("*/alsa-lib/libasound_module_pcm_a52.so")):
+        pytest.skip("no ALSA a52 plugin installed to be loaded while listing")
+    out = subprocess.run([sys.executable, "-c", _PLUGINS_AFTER_LISTING], env=headset.env(), capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    seen = json.loads(out)
+    assert "pulse" in seen["listed"]
+    assert seen["after_listing"] == [], seen
+    assert seen["while_capturing"] == ["pulse"], seen
+    assert seen["frame"] > 0
+
+
 def test_playback_reaches_the_virtual_speaker_with_its_ending(headset, tmp_path: Path) -> None:
     from assistant.audio.devices import find_device
     from assistant.audio.playback import SpeakerSink
