@@ -39,7 +39,9 @@ from mailserver import Dovecot, write_maildir  # noqa: E402
 from assistant.audio.resample import float_to_int16  # noqa: E402
 from assistant.audio.wavio import WavSink  # noqa: E402
 from assistant.config import MailAccountSettings  # noqa: E402
-from assistant.mail.store import ImapStore, MaildirStore, MailStore  # noqa: E402
+from assistant.mail.imap import ImapStore  # noqa: E402
+from assistant.mail.maildir import MaildirStore  # noqa: E402
+from assistant.mail.store import MailStore  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.skills.mail import MailSkill  # noqa: E402
 from assistant.pipeline import EARLY_LOOK  # noqa: E402

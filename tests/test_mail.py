@@ -19,7 +19,8 @@ from assistant.config import MailAccountSettings, MailSettings, Settings
 from assistant.errors import MailError
 from assistant.intents.router import IntentMatch
 from assistant.mail.message import parse, read
-from assistant.mail.store import ImapStore, MaildirStore
+from assistant.mail.imap import ImapStore
+from assistant.mail.maildir import MaildirStore
 from assistant.skills.base import Session, SkillContext
 from assistant.skills.mail import MailSkill
 from assistant.speech.spoken_text import for_speech

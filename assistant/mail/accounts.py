@@ -6,7 +6,6 @@ Passwords: assistant/secrets.py.
 from __future__ import annotations
 
 import os
-import smtplib
 import ssl
 from email.message import EmailMessage
 
@@ -31,6 +30,8 @@ def password(name: str, account: MailAccountSettings) -> str:
 
 def send(name: str, account: MailAccountSettings, message: EmailMessage, timeout: float = 30) -> None:
     """Send through the account's SMTP server with TLS, STARTTLS or (loopback only) plain."""
+    import smtplib  # here, not at the top: a daemon that never sends loads no SMTP code
+
     if not account.smtp_host:
         raise MailError(f"mail account {name} has no smtp_host", "This mail account can't send mail.")
     context = ssl_context(account)
@@ -55,7 +56,7 @@ def send(name: str, account: MailAccountSettings, message: EmailMessage, timeout
 
 def save_draft(name: str, account: MailAccountSettings, message: EmailMessage, timeout: float = 30) -> None:
     """APPEND the message to the account's Drafts folder, flagged \\Draft."""
-    from assistant.mail.store import ImapStore
+    from assistant.mail.imap import ImapStore
 
     if not account.imap_host:
         raise MailError(f"mail account {name} has no imap_host", "This mail account has no server for drafts.")

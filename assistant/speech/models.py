@@ -7,17 +7,12 @@ when it checks out, so an interrupted install never leaves a half model behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import shutil
-import tarfile
 import tempfile
 import tomllib
-import urllib.error
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -124,6 +119,8 @@ def verify(model: Path) -> list[str]:
 
 
 def _file_sha256(path: Path) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
@@ -203,6 +200,9 @@ def _ensure(path: Path) -> Path:
 
 
 def _download(url: str, work: Path, progress: Progress | None) -> Path:
+    import urllib.error  # here and in _extract, not at the top: only `models install` needs them
+    import urllib.request
+
     target = work / (Path(urllib.request.urlparse(url).path).name or "model.zip")
     try:
         with urllib.request.urlopen(url, timeout=30) as response, target.open("wb") as out:
@@ -230,6 +230,9 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
 
 def _extract(archive: Path, into: Path) -> None:
     """Unpack refusing absolute paths, '..' and links out of the target."""
+    import tarfile
+    import zipfile
+
     into.mkdir()
     try:
         if zipfile.is_zipfile(archive):

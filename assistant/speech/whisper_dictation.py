@@ -7,7 +7,6 @@ bundles tiny.en, so a fresh install needs no download. Nothing is ever fetched f
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import importlib.util
 import logging
@@ -160,8 +159,8 @@ class WhisperDictation(DictationEngine):
         self._blas = ThreadpoolController()
         """numpy's BLAS (OpenBLAS), held to one thread while Whisper runs: see _one_blas_thread."""
         self._tokenizer = None  # built on the first windowed read (faster_whisper.tokenizer.Tokenizer)
-        self._encoded: tuple[bytes, int, np.ndarray, int] | None = None
-        """The last windowed read's encoder output: (audio digest, window, output, audio frames),
+        self._encoded: tuple[np.ndarray, int, np.ndarray, int] | None = None
+        """The last windowed read's encoder output: (its audio, window, output, audio frames),
         so scoring readings of the same audio costs only the decoder."""
 
     def _one_blas_thread(self) -> contextlib.AbstractContextManager[object]:
@@ -262,8 +261,8 @@ class WhisperDictation(DictationEngine):
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
-        digest = hashlib.blake2b(samples.tobytes(), digest_size=16).digest()
-        if self._encoded is not None and self._encoded[0] == digest and window_frames in (None, self._encoded[1]):
+        if (self._encoded is not None and window_frames in (None, self._encoded[1])
+                and np.array_equal(self._encoded[0], samples)):
             return self._encoded[2], self._encoded[3]
         window_frames = window_frames or WINDOW_FRAMES
         model = self._model
@@ -279,7 +278,7 @@ class WhisperDictation(DictationEngine):
         window = np.zeros((features.shape[0], window_frames), np.float32)
         window[:, : features.shape[1]] = features
         encoded = np.asarray(model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=True))
-        self._encoded = (digest, window_frames, encoded, features.shape[1])
+        self._encoded = (samples.copy(), window_frames, encoded, features.shape[1])
         return encoded, features.shape[1]
 
     def _read_windowed(self, samples: np.ndarray, prompt: str, window_frames: int, beam: int = 1) -> Transcript:
