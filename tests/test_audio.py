@@ -80,12 +80,31 @@ def test_devices_by_name_and_a_wrong_name_lists_what_exists(headset, cli, tmp_pa
     assert_one_line_error(cli("--config", config, "run"), 'no input device matches "no-such-mic"', "devices there are")
 
 
-def test_live_capture_hears_what_is_played_into_the_virtual_mic(headset, speech, tmp_path: Path) -> None:
+@pytest.mark.parametrize("device_rate", [None, 48000])
+def test_live_capture_hears_what_is_played_into_the_virtual_mic(headset, speech, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                device_rate: int | None) -> None:
+    """As it comes at 16 kHz, and from a device that only opens at its own rate (48 kHz here),
+    resampled on the way."""
+    from dataclasses import replace
+
     from assistant.audio.capture import MicSource
-    from assistant.audio.devices import find_device
+    from assistant.audio.devices import find_device, sounddevice
 
     clip = speech.write(speech.scene(0.2, "one two three", 0.3), "mic.wav")
-    source = MicSource(find_device("mic", "input"))
+    device = find_device("mic", "input")
+    if device_rate is not None:
+        sd = sounddevice()
+        real_stream = sd.RawInputStream
+
+        def own_rate_only(*args, samplerate: int, **kwargs):  # type: ignore[no-untyped-def]
+            if samplerate != device_rate:
+                raise sd.PortAudioError("Invalid sample rate")
+            return real_stream(*args, samplerate=samplerate, **kwargs)
+
+        monkeypatch.setattr(sd, "RawInputStream", own_rate_only)
+        device = replace(device, default_rate=device_rate)
+    source = MicSource(device)
     player = subprocess.Popen(["paplay", "--device=micfeed", str(clip)], env=headset.env())
     captured = []
     deadline = time.monotonic() + 10
