@@ -365,6 +365,40 @@ def test_the_nearest_template_sentences_include_the_shortest_way_to_say_them(rou
     assert nearest[0] == "am I free at 3"
 
 
+def test_the_nearest_sentences_are_those_a_plain_scan_finds(router: Router) -> None:
+    """The search skips most sentences by bounds (letters in common, the longest common
+    subsequence): it must find exactly what comparing every sentence finds, ties included."""
+    import difflib
+    import random
+    import re
+
+    from assistant.intents.router import NUMBER, common_subsequence, digits_for_number_words, letter_positions, normalize
+
+    def plain_scan(text: str, count: int, floor: float) -> list[tuple[float, str]]:
+        shape = re.sub(r"\d+", NUMBER, digits_for_number_words(normalize(text)))
+        numbers = len(re.findall(r"\d+", digits_for_number_words(normalize(text))))
+        scored = [(difflib.SequenceMatcher(None, sample_shape, shape, autojunk=False).ratio(), index, sample)
+                  for index, (sample_shape, sample) in enumerate(router._sample_shapes())
+                  if sample_shape.split().count(NUMBER) == numbers]
+        scored = sorted((item for item in scored if item[0] > floor), key=lambda item: (-item[0], item[1]))
+        return [(ratio, sample) for ratio, _index, sample in scored[:count]]
+
+    samples = [sample for _shape, sample in router._sample_shapes()]
+    rng = random.Random(7)
+    heard = ["Santa timer for 10 minutes.", "what made it?", "come again", "paws", "x", "read the first one",
+             "what can I say, well for two?", "remind me to call Tom at 5", "Termination"]
+    heard += [" ".join(rng.sample(words, k=max(1, len(words) - 1))) for words in
+              (re.sub(r"[{}]", "", sample).split() for sample in rng.sample(samples, 40))]
+    for text in heard:
+        for count, floor in ((8, 0.0), (1, 0.5), (3, 0.3)):
+            found = [(ratio, template) for _sentence, ratio, template in router.nearest_sentences(text, count, floor)]
+            assert found == plain_scan(text, count, floor), text
+    for a, b in (("set a timer", "santa timer"), ("", "abc"), ("abcabc", "cba"), ("what", "what")):
+        longest = difflib.SequenceMatcher(None, a, b).find_longest_match(0, len(a), 0, len(b)).size
+        assert longest <= common_subsequence(a, letter_positions(b), len(b)) <= min(len(a), len(b))
+    assert common_subsequence("set a timer", letter_positions("santa timer"), len("santa timer")) == 9
+
+
 def test_a_word_where_the_templates_take_a_number_is_tried_as_each_number(router) -> None:
     from assistant.intents.reading import NUMBER_WORDS, numbers_in_place
 
