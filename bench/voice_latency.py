@@ -167,48 +167,43 @@ the last voiced 10 ms of each question to the first sound of its reply, as a use
 Piper against espeak-ng (the baseline, same run): p50 {piper / base:.2f}x. Goals with Piper: p50 <= 450 ms, p95 <= 700 ms;
 idle RSS <= 250 MB, idle CPU <= 3 %.
 
-Idle RSS with Piper: its weights (63 MB, float32) and onnxruntime are resident from the start,
-about 100 MB over espeak-ng. Taken off this stop (Dec 7, evening): the command grammar is compiled
-to its minimal word graph (assistant/speech/word_graph.py): PocketSphinx built a lexical tree at
-each of the 6,334 states of the grammar as written (null transitions, a copy per rule reference),
-42 MB; the same sentences with the same scores fit in 339 states, 4 MB, and decode at about a
-ninth of the CPU; and the calendar libraries are imported where a calendar is read (4 MB). The
-run before: 304 MB idle, 487 MB after the questions. Taken off the stop before: the whole
-pronouncing dictionary in each PocketSphinx decoder (22 MB apiece; assistant/speech/pronouncing.py)
-and PyAV (17 MB, imported on first use). Tried before: onnxruntime without its memory arena (60 MB
-less after the first replies) and without memory patterns (46 MB less after ten replies of
-different lengths), both kept; onnxruntime without weight prepacking, at the basic graph
-optimization level, or loading the model from bytes: no less (83 MB for the voice each way). What
-the C library's heap keeps after it is freed goes back to the system (glibc's malloc_trim,
-assistant/memory.py) after loading and whenever the assistant is idle again. Where the rest goes
-(loaded one by one, in-process, trimmed): Python, numpy and the assistant's imports about 47 MB,
-PocketSphinx with its wake spotter and the compiled grammar about 20 MB, Whisper tiny.en with
-CTranslate2 75 MB (its int8 weights 46 MB, CTranslate2's library 13 MB, and faster-whisper's
-tokenizer 10.5 MB: the Hugging Face BPE of Whisper's 50,257 tokens, which a hand-written tokenizer
-could hold in about 1 MB: not done, as it would re-implement a library we use), onnxruntime and the
-Piper voice about 120 MB (onnxruntime's library alone 20 MB of resident code). The ALSA plugins
-that PortAudio loads while listing devices bring FFmpeg's codec library in (libavcodec and its
-dependencies, a few MB): the system's ALSA configuration, left alone. After its first read
-CTranslate2 keeps about 20 MB of buffers of its own (native: nothing of it is Python's), part of
-the figure after the questions. Tried and dropped: the voice quantized to 8 bits (onnxruntime's
-dynamic quantization: 18 MB of weights instead of 63, the first sentence rendered in 83 ms instead
-of 106, but 84.0 % of reply words understood against 86.0 %, three rounds of bench/voice.py's
-texts); rendering the answer ahead while Whisper reads the command (from the command grammar's
-reading: p50 580 ms against 570 without, as Piper and Whisper then share the 2 cores). Not done:
-unloading the voice when idle (the issue asks for it loaded once per process; loaded again at a
-wake it would be ready before most commands end, 0.4 s of CPU each time).
+Idle RSS with Piper: its weights (60 MB, float32) and onnxruntime (20 MB of resident code, and
+about 20 MB of its own for the first session) are resident from the start, about 100 MB over
+espeak-ng. Taken off this stop (Dec 8): the ALSA plugins PortAudio loads only to list devices
+(a52 with FFmpeg's codec libraries, jack, speex, upmix...: 11 MB), unloaded after listing by
+freeing ALSA's global configuration (assistant/audio/devices.py); the pronouncing dictionary read
+a few hundred bytes at a time instead of mapped (the grammar's lookups had touched all 3.2 MB of
+its pages); the IMAP, SMTP and model-download code imported where it is used (2 MB): 268 -> 252
+MB. Taken off before: the command grammar as its minimal word graph (42 -> 4 MB), the calendar
+libraries and PyAV imported on first use (4 and 17 MB), the whole pronouncing dictionary in each
+PocketSphinx decoder (22 MB apiece), onnxruntime without its memory arena and memory patterns,
+and glibc's heap trimmed after loading and whenever the assistant is idle (assistant/memory.py).
+Tried, no less: onnxruntime without weight prepacking, at any graph optimization level, with one
+thread, or loading the model from bytes (83 MB for the first session, 73 for a second); the
+Whisper tokenizer without its added tokens (107 of them, 10.9 MB either way). Where the rest
+goes (loaded one by one, in-process, trimmed): Python, numpy and the assistant's imports about
+45 MB (of it libcrypto, which asyncio's TLS support loads, and CTranslate2 imports asyncio),
+PocketSphinx with its wake spotter and the compiled grammar about 20 MB (the acoustic model twice:
+the spotter and the grammar decode the same audio at once), Whisper tiny.en with CTranslate2
+75 MB (its int8 weights 46 MB, the library 13 MB, faster-whisper's Hugging Face tokenizer 10.9 MB),
+onnxruntime and the Piper voice about 120 MB. After its first read CTranslate2 keeps about 20 MB
+of buffers of its own (native), part of the figure after the questions. Tried and dropped: the
+voice quantized to 8 bits (18 MB of weights instead of 63, but 84.0 % of reply words understood
+against 86.0 %); rendering the answer ahead while Whisper reads the command (p50 580 ms against
+570, the two sharing 2 cores); Whisper on two threads (a command read 146 -> 100 ms alone, but in
+the daemon p50 470/520 ms against 590/490 in alternate runs: the read mostly overlaps the pause
+the utterance must end with anyway). Not done: unloading the voice when idle (the issue asks for
+it loaded once per process).
 
-Where the time goes (Dec 7, the Piper daemon probed on this rig, 10 questions): the last block
-of the question reaches the daemon 0-100 ms after the voice stops (100 ms capture blocks);
-Whisper's read of the command takes 170-200 ms; Piper renders the first sentence in 80-180 ms
-(about 25 ms plus 50 ms a second of speech); the first sound is heard 40-140 ms after it is
-written (a soft onset, and the rig). Taken off by the last two stops: the read starts on the
-pause's first quiet frame where the command grammar already hears a whole command (was at 60 ms
-of pause); no read at the comma pause after a bare name; the grammar is not given the rest of the
-pause; a long first sentence plays its first phrase first ("It's Monday," then "the seventh of
-December."); and the grammar decodes the command at about a ninth of the CPU (its minimal word
-graph), so the frames it is behind on when the command ends are caught up on sooner (the run
-before: p50 500 ms, p95 750).
+Where the time goes (the Piper daemon on this rig): the utterance ends 200 ms into the pause
+when Whisper's reading is a whole command (EARLY_PAUSE; the read starts at the pause's first
+quiet frame, so it mostly overlaps that wait); the last capture block reaches the daemon 0-50 ms
+after (50 ms blocks since Dec 8, were 100); Piper renders the first phrase in 80-180 ms; the
+first sound is heard 40-140 ms after it is written (a soft onset; the output path alone
+takes about 12 ms, a click written to it measured on the speaker's monitor). A reading that is not a template
+sentence as heard ("Santa timer for 10 minutes.") is weighed against the sentences near it
+before the reply: 172 ms, now 83 (the nearest-sentence search 11x quicker, the same result),
+which were most of the p95. The run before this stop: p50 460 ms, p95 720.
 """
     print(body)
     write_section("Voice latency", body)
